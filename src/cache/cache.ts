@@ -1,0 +1,319 @@
+/**
+ * The attachment cache: one file per (network, container, interface) under `<cacheDir>/results/`,
+ * in the JSON layout Go libcni (>= 1.2) writes, so Go runtimes and this library read each other's
+ * entries. Unlike Go, writes are atomic (temp file in the same directory, fsync, rename) and a
+ * corrupt entry is moved aside instead of being deleted.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { goMarshal, goQuote } from '../json/go-json.ts';
+import { CacheError, type ErrorContext } from '../types/errors.ts';
+import { assertPathComponent } from '../types/validate.ts';
+
+/** The `kind` Go libcni stamps on every cache entry. */
+export const CACHE_KIND_V1 = 'cniCacheV1';
+/** Go libcni's default cache directory. */
+export const DEFAULT_CACHE_DIR = '/var/lib/cni';
+/** Suffix given to a corrupt entry when it is moved aside. */
+export const CORRUPT_SUFFIX = '.corrupt';
+const TEMP_PREFIX = '.libcni-tmp-';
+
+/** Identifies one attachment: the cache file name is `<network>-<containerId>-<ifName>`. */
+export interface AttachmentKey {
+  network: string;
+  containerId: string;
+  ifName: string;
+}
+
+/** What one cache entry holds (Go's `cachedInfo`). */
+export interface CacheEntry extends AttachmentKey {
+  /** The exact network config (list) bytes the attachment was made with. */
+  config: Uint8Array;
+  netns?: string | undefined;
+  cniArgs?: Array<[string, string]> | undefined;
+  capabilityArgs?: Record<string, unknown> | undefined;
+  /** The final result, already normalized to Go's typed model (plain JSON). */
+  result?: unknown;
+}
+
+/** The outcome of reading one cache file. */
+export type CacheRead =
+  | { kind: 'missing'; path: string }
+  | { kind: 'entry'; path: string; entry: CacheEntry }
+  /** A pre-cniCacheV1 file: the bare result JSON (parsed), or a non-object / wrong-kind document. */
+  | { kind: 'legacy'; path: string; document: unknown; reason: string }
+  /** Not JSON at all (empty, truncated, garbage). */
+  | { kind: 'corrupt'; path: string; reason: string };
+
+/** A cache entry read back by {@link ResultCache.listAttachments}. */
+export interface NetworkAttachment {
+  containerId: string;
+  network: string;
+  ifName: string;
+  config: Uint8Array;
+  netns: string;
+  cniArgs: Array<[string, string]> | undefined;
+  capabilityArgs: Record<string, unknown> | undefined;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isEmpty(v: unknown): boolean {
+  if (v === undefined || v === null || v === '') return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (isObject(v)) return Object.keys(v).length === 0;
+  return false;
+}
+
+/** Serialise an entry to exactly the bytes Go's encoder writes for `cachedInfo`. */
+export function encodeCacheEntry(entry: CacheEntry): string {
+  let out = `{"kind":${goQuote(CACHE_KIND_V1)},"containerId":${goQuote(entry.containerId)}`;
+  out += `,"config":${goQuote(Buffer.from(entry.config).toString('base64'))}`;
+  out += `,"ifName":${goQuote(entry.ifName)},"networkName":${goQuote(entry.network)}`;
+  if (!isEmpty(entry.netns)) out += `,"netns":${goQuote(entry.netns as string)}`;
+  if (!isEmpty(entry.cniArgs)) out += `,"cniArgs":${goMarshal(entry.cniArgs)}`;
+  if (!isEmpty(entry.capabilityArgs)) out += `,"capabilityArgs":${goMarshal(entry.capabilityArgs)}`;
+  if (entry.result !== undefined && entry.result !== null) out += `,"result":${goMarshal(entry.result)}`;
+  return `${out}}`;
+}
+
+function parseArgs(v: unknown): Array<[string, string]> | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: Array<[string, string]> = [];
+  for (const pair of v) {
+    if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'string') out.push([pair[0], pair[1]]);
+  }
+  return out;
+}
+
+/**
+ * Decode a cache file's text. Go reads `containerId` case-insensitively, so `containerID` (as ocicni
+ * writes its own records) is accepted too.
+ */
+export function decodeCacheText(text: string, filePath: string): CacheRead {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    const reason = text.trim() === '' ? 'unexpected end of JSON input' : (e as Error).message;
+    return { kind: 'corrupt', path: filePath, reason };
+  }
+  if (!isObject(doc) || doc.kind !== CACHE_KIND_V1) {
+    const kind = isObject(doc) ? doc.kind : undefined;
+    return {
+      kind: 'legacy',
+      path: filePath,
+      document: doc,
+      reason: typeof kind === 'string' ? kind : '',
+    };
+  }
+  const containerId = typeof doc.containerId === 'string' ? doc.containerId : doc.containerID;
+  let config = new Uint8Array();
+  if (typeof doc.config === 'string') config = new Uint8Array(Buffer.from(doc.config, 'base64'));
+  const entry: CacheEntry = {
+    containerId: typeof containerId === 'string' ? containerId : '',
+    network: typeof doc.networkName === 'string' ? doc.networkName : '',
+    ifName: typeof doc.ifName === 'string' ? doc.ifName : '',
+    config,
+    netns: typeof doc.netns === 'string' ? doc.netns : undefined,
+    cniArgs: parseArgs(doc.cniArgs),
+    capabilityArgs: isObject(doc.capabilityArgs) ? doc.capabilityArgs : undefined,
+    result: doc.result ?? undefined,
+  };
+  return { kind: 'entry', path: filePath, entry };
+}
+
+/** Reads and writes the attachment cache under one directory. */
+export class ResultCache {
+  /** The cache root; entries live in `<dir>/results`. */
+  readonly dir: string;
+  readonly resultsDir: string;
+  /** fsync the file and the directory on every write (default true). */
+  readonly durable: boolean;
+
+  constructor(dir: string = DEFAULT_CACHE_DIR, options?: { durable?: boolean }) {
+    this.dir = dir;
+    this.resultsDir = path.join(dir, 'results');
+    this.durable = options?.durable ?? true;
+  }
+
+  /**
+   * The file path for an attachment. Empty parts get Go's error; parts that could leave the
+   * results directory (`/`, NUL, `.`, `..`) are refused before anything touches the disk.
+   */
+  pathFor(key: AttachmentKey): string {
+    if (!key.network || !key.containerId || !key.ifName) {
+      throw new CacheError(
+        `cache file path requires network name (${JSON.stringify(key.network)}), container ID (${JSON.stringify(key.containerId)}), and interface name (${JSON.stringify(key.ifName)})`,
+        { context: contextOf(key) },
+      );
+    }
+    assertPathComponent('network', key.network);
+    assertPathComponent('containerId', key.containerId);
+    assertPathComponent('ifName', key.ifName);
+    const name = `${key.network}-${key.containerId}-${key.ifName}`;
+    assertPathComponent('cache file name', name);
+    return path.join(this.resultsDir, name);
+  }
+
+  /** Write an entry atomically: readers see the old file or the new one, never a partial one. */
+  async write(entry: CacheEntry): Promise<string> {
+    const file = this.pathFor(entry);
+    const bytes = encodeCacheEntry(entry);
+    try {
+      await fs.mkdir(this.resultsDir, { recursive: true, mode: 0o700 });
+      await atomicWrite(file, bytes, this.durable);
+    } catch (e) {
+      throw new CacheError(`failed to write cache file ${file}: ${(e as Error).message}`, {
+        cause: e,
+        path: file,
+        context: contextOf(entry),
+      });
+    }
+    return file;
+  }
+
+  /** Read one entry; a missing file is `{kind:'missing'}`, never an error. */
+  async read(key: AttachmentKey): Promise<CacheRead> {
+    const file = this.pathFor(key);
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing', path: file };
+      throw new CacheError(`failed to read cache file ${file}: ${(e as Error).message}`, {
+        cause: e,
+        path: file,
+        context: contextOf(key),
+      });
+    }
+    return decodeCacheText(text, file);
+  }
+
+  /** Remove an entry; a missing one is fine. */
+  async remove(key: AttachmentKey): Promise<void> {
+    const file = this.pathFor(key);
+    try {
+      await fs.unlink(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new CacheError(`failed to remove cache file ${file}: ${(e as Error).message}`, {
+          cause: e,
+          path: file,
+          context: contextOf(key),
+        });
+      }
+    }
+  }
+
+  /**
+   * Move an unreadable entry aside (`<file>.corrupt`, or `.corrupt.<n>` if taken) so it neither
+   * blocks DEL nor is lost. Returns where it went, or undefined if it had already disappeared.
+   */
+  async quarantine(key: AttachmentKey): Promise<string | undefined> {
+    const file = this.pathFor(key);
+    for (let n = 0; n < 100; n++) {
+      const target = `${file}${CORRUPT_SUFFIX}${n === 0 ? '' : `.${n}`}`;
+      try {
+        await fs.link(file, target);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') continue;
+        if (code === 'ENOENT') return undefined;
+        throw new CacheError(`failed to move corrupt cache file ${file} aside: ${(e as Error).message}`, {
+          cause: e,
+          path: file,
+          corrupt: true,
+        });
+      }
+      await fs.unlink(file).catch(() => undefined);
+      return target;
+    }
+    throw new CacheError(`too many quarantined copies of ${file}`, { path: file, corrupt: true });
+  }
+
+  /**
+   * Every readable cniCacheV1 entry, optionally of one container, with Go's filtering rules:
+   * file names sorted; with a container id only names containing `-<id>-` (not at the start);
+   * unreadable, non-JSON, wrong-kind and mismatching entries skipped.
+   */
+  async listAttachments(containerId?: string): Promise<NetworkAttachment[] | undefined> {
+    let names: string[];
+    try {
+      names = (await fs.readdir(this.resultsDir)).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new CacheError(`failed to list cache dir ${this.resultsDir}: ${(e as Error).message}`, {
+        cause: e,
+        path: this.resultsDir,
+      });
+    }
+    const out: NetworkAttachment[] = [];
+    for (const name of names) {
+      if (name.startsWith(TEMP_PREFIX) || name.includes(CORRUPT_SUFFIX)) continue;
+      if (containerId) {
+        const at = name.indexOf(`-${containerId}-`);
+        if (at <= 0 || at + containerId.length + 2 >= name.length) continue;
+      }
+      let text: string;
+      try {
+        text = await fs.readFile(path.join(this.resultsDir, name), 'utf8');
+      } catch {
+        continue;
+      }
+      const read = decodeCacheText(text, path.join(this.resultsDir, name));
+      if (read.kind !== 'entry') continue;
+      const e = read.entry;
+      if (containerId && e.containerId !== containerId) continue;
+      if (!e.ifName || !e.network) continue;
+      out.push({
+        containerId: e.containerId,
+        network: e.network,
+        ifName: e.ifName,
+        config: e.config,
+        netns: e.netns ?? '',
+        cniArgs: e.cniArgs,
+        capabilityArgs: e.capabilityArgs,
+      });
+    }
+    return out;
+  }
+}
+
+function contextOf(key: Partial<AttachmentKey>): ErrorContext {
+  return { network: key.network, containerId: key.containerId, ifName: key.ifName };
+}
+
+/** Write `data` to `file` via a temp file in the same directory (rename is atomic only within one fs). */
+async function atomicWrite(file: string, data: string, durable: boolean): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+  const handle = await fs.open(tmp, 'wx', 0o600);
+  try {
+    await handle.writeFile(data);
+    if (durable) await handle.sync();
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    await fs.unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await handle.close();
+  try {
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  if (durable) {
+    const d = await fs.open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  }
+}

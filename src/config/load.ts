@@ -1,0 +1,306 @@
+/**
+ * Loading network configuration from a directory, as Go libcni does (`conf.go`): `.conflist` files
+ * with their `<dir>/<name>/*.conf` plugin subdirectory, the deprecated single-plugin `.conf`/`.json`
+ * files up-converted to lists, the sort order and the error rules.
+ *
+ * Plus a scan that never throws (`loadNetworkConfDir`) for runtimes that want every network of a
+ * directory with per-file diagnostics instead of Go's "first broken file aborts the lookup".
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { compareUtf8, goMarshal } from '../json/go-json.ts';
+import { scanJson } from '../json/raw-json.ts';
+import { ConfigError, DuplicateNetworkError, NoConfigsFoundError, NotFoundError } from '../types/errors.ts';
+import {
+  type NetworkConfigList,
+  networkConfFromBytes,
+  type PluginConfig,
+  pluginConfFromBytes,
+} from './parse.ts';
+import { jsonText } from './text.ts';
+
+/** Go's `syscall.Errno.Error()` texts for the errors file reads run into. */
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory',
+  ELOOP: 'too many levels of symbolic links',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in system',
+  ENAMETOOLONG: 'file name too long',
+  EIO: 'input/output error',
+  ENOMEM: 'cannot allocate memory',
+};
+
+interface NodeFsError extends Error {
+  code?: string;
+  syscall?: string;
+}
+
+function errnoCode(e: unknown): string | undefined {
+  return e instanceof Error ? (e as NodeFsError).code : undefined;
+}
+
+/** A Node fs error worded as Go's `*fs.PathError` (`open /x: no such file or directory`). */
+function goPathError(e: unknown, op: string, file: string): string {
+  const err = e as NodeFsError;
+  const code = err.code ?? '';
+  // Node's own text is "ENOENT: no such file or directory, open '/x'"; keep its middle if unmapped.
+  const text = ERRNO_TEXT[code] ?? /^[A-Z0-9]+: (.*?), \w+/.exec(err.message)?.[1] ?? err.message;
+  const syscall = err.syscall === 'read' || code === 'EISDIR' ? 'read' : op;
+  return `${syscall} ${file}: ${text}`;
+}
+
+/** Go's `filepath.Ext`: from the last dot of the name (a file named `.conf` has extension `.conf`). */
+function goExt(name: string): string {
+  const dot = name.lastIndexOf('.');
+  return dot < 0 ? '' : name.slice(dot);
+}
+
+/** Names of the directory's entries that may be config files, or `undefined` if it does not exist. */
+async function listDir(dir: string): Promise<string[] | undefined> {
+  try {
+    const entries = await readdir(dir, { withFileTypes: true });
+    // Go skips only directories. We also skip FIFOs, sockets and devices: reading a FIFO would
+    // hang the loader. Symlinks are kept and resolved when read, as in Go.
+    return entries.filter((d) => d.isFile() || d.isSymbolicLink()).map((d) => d.name);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    if (errnoCode(e) === 'ENOTDIR') throw new ConfigError(`readdirent ${dir}: not a directory`, { cause: e });
+    throw new ConfigError(goPathError(e, 'open', dir), { cause: e });
+  }
+}
+
+/**
+ * The files directly in `dir` whose extension is exactly one of `extensions` (`.conf` does not
+ * match `.conflist`), sorted by name in byte order (Go's order). A missing directory gives `[]`.
+ * Subdirectories are not searched.
+ */
+export async function confFiles(dir: string, extensions: readonly string[]): Promise<string[]> {
+  const names = await listDir(dir);
+  if (!names) return [];
+  return names
+    .filter((n) => extensions.includes(goExt(n)))
+    .sort(compareUtf8)
+    .map((n) => path.join(dir, n));
+}
+
+/** Read a config file; `undefined` when it vanished since the directory was listed. */
+async function readConfigFile(file: string, tolerateMissing: boolean): Promise<Uint8Array | undefined> {
+  try {
+    return await readFile(file);
+  } catch (e) {
+    if (tolerateMissing && errnoCode(e) === 'ENOENT') return undefined;
+    throw new ConfigError(`error reading ${file}: ${goPathError(e, 'open', file)}`, { cause: e, file });
+  }
+}
+
+/**
+ * The plugins of network `networkName` kept as separate files: every `*.conf` directly in
+ * `<dir>/<networkName>/`, sorted (Go `NetworkPluginConfsFromFiles`). A missing subdirectory gives `[]`.
+ */
+export async function networkPluginConfsFromFiles(dir: string, networkName: string): Promise<PluginConfig[]> {
+  const pluginDir = path.join(dir, networkName);
+  let files: string[];
+  try {
+    files = await confFiles(pluginDir, ['.conf']);
+  } catch (e) {
+    throw new ConfigError(`failed to read plugin config files in ${pluginDir}: ${(e as Error).message}`, {
+      cause: e,
+      file: pluginDir,
+    });
+  }
+  const out: PluginConfig[] = [];
+  for (const file of files) {
+    const bytes = await readConfigFile(file, true);
+    if (bytes) out.push(pluginConfFromBytes(bytes, { file }));
+  }
+  return out;
+}
+
+/**
+ * Load a network configuration list file (Go `NetworkConfFromFile` / `ConfListFromFile`): parse
+ * it and, unless `loadOnlyInlinedPlugins` is set, append the plugins of `<dir>/<name>/*.conf`.
+ * A list that ends up with no plugin is an error (`no plugin configs found`).
+ */
+export async function networkConfFromFile(file: string): Promise<NetworkConfigList> {
+  const bytes = await readConfigFile(file, false);
+  return networkConfFromFileBytes(file, bytes as Uint8Array);
+}
+
+async function networkConfFromFileBytes(file: string, bytes: Uint8Array): Promise<NetworkConfigList> {
+  const list = networkConfFromBytes(bytes, { file });
+  if (!list.loadOnlyInlinedPlugins) {
+    list.plugins.push(...(await networkPluginConfsFromFiles(path.dirname(file), list.name)));
+  }
+  if (list.plugins.length === 0) throw new ConfigError('no plugin configs found', { file });
+  return list;
+}
+
+/** Load a deprecated single-plugin `.conf`/`.json` file (Go `ConfFromFile`). */
+export async function confFromFile(file: string): Promise<PluginConfig> {
+  const bytes = await readConfigFile(file, false);
+  return pluginConfFromBytes(bytes as Uint8Array, { file });
+}
+
+/**
+ * Find the deprecated single-plugin config named `name` among `dir`'s `.conf` and `.json` files
+ * (sorted together; the first file that fails to load aborts, as in Go `LoadConf`).
+ * Throws {@link NoConfigsFoundError} when there are no such files, {@link NotFoundError} when none
+ * has that name.
+ */
+export async function loadConf(dir: string, name: string): Promise<PluginConfig> {
+  const files = await confFiles(dir, ['.conf', '.json']);
+  if (files.length === 0) throw new NoConfigsFoundError(dir);
+  for (const file of files) {
+    const bytes = await readConfigFile(file, true);
+    if (!bytes) continue;
+    const conf = pluginConfFromBytes(bytes, { file });
+    if ((conf.network.name ?? '') === name) return conf;
+  }
+  throw new NotFoundError(dir, name);
+}
+
+/**
+ * Up-convert a single-plugin config into a list of one (Go `ConfListFromConf`).
+ *
+ * The list's `bytes` are exactly Go's: `json.Marshal` of `{"cniVersion","name","plugins":[<the
+ * plugin as a map>]}` (sorted keys, HTML escaping, numbers through float64), so that the attachment
+ * cache holds what Go libcni would write. The plugin itself keeps its original bytes.
+ */
+export function confListFromConf(conf: PluginConfig): NetworkConfigList {
+  const text = jsonText(conf.bytes);
+  try {
+    scanJson(text);
+  } catch (e) {
+    throw new ConfigError((e as Error).message, { cause: e }); // Go returns the decode error as is
+  }
+  const raw: unknown = JSON.parse(text);
+  let listJson: string;
+  try {
+    listJson = goMarshal({
+      cniVersion: conf.network.cniVersion ?? '',
+      name: conf.network.name ?? '',
+      plugins: [raw],
+    });
+  } catch (e) {
+    // Only a number beyond float64 (1e400) gets here; Go fails to decode it into a map.
+    throw new ConfigError('json: cannot unmarshal number into Go value of type float64', { cause: e });
+  }
+  const list = networkConfFromBytes(listJson);
+  list.plugins = [conf];
+  return list;
+}
+
+/**
+ * Find the network named `name` in `dir` (Go `LoadNetworkConf` / `LoadConfList`): sorted
+ * `.conflist` files first (the first one that fails to load aborts the lookup, as in Go), then the
+ * deprecated `.conf`/`.json` files through {@link loadConf} + {@link confListFromConf}.
+ *
+ * Throws {@link NoConfigsFoundError} (`no net configurations found in <dir>`) when the directory
+ * holds no config file at all or does not exist, {@link NotFoundError}
+ * (`no net configuration with name "<name>" in <dir>`) when no file defines `name`.
+ */
+export async function loadNetworkConf(dir: string, name: string): Promise<NetworkConfigList> {
+  const files = await confFiles(dir, ['.conflist']);
+  for (const file of files) {
+    const bytes = await readConfigFile(file, true);
+    if (!bytes) continue;
+    const list = await networkConfFromFileBytes(file, bytes);
+    if (list.name === name) return list;
+  }
+  let single: PluginConfig;
+  try {
+    single = await loadConf(dir, name);
+  } catch (e) {
+    // Lists exist but no single-plugin files: the name is what is missing, not the configs.
+    if (e instanceof NoConfigsFoundError && files.length > 0) throw new NotFoundError(dir, name);
+    throw e;
+  }
+  return confListFromConf(single);
+}
+
+/** One network found by {@link loadNetworkConfDir}. */
+export interface LoadedNetwork {
+  /** The file that defined it. */
+  file: string;
+  list: NetworkConfigList;
+}
+
+/** One file {@link loadNetworkConfDir} could not use, and why. */
+export interface ConfigFileError {
+  file: string;
+  /** A {@link DuplicateNetworkError} when the file was fine but its name was already taken. */
+  error: ConfigError;
+}
+
+/** What {@link loadNetworkConfDir} found. */
+export interface NetworkConfDir {
+  /** In Go's lookup order: `.conflist` files sorted, then `.conf`/`.json` sorted together. */
+  networks: LoadedNetwork[];
+  errors: ConfigFileError[];
+}
+
+/** Options of {@link loadNetworkConfDir}. */
+export interface LoadNetworkConfDirOptions {
+  /** Also load the deprecated single-plugin `.conf` and `.json` files (default true). */
+  includeLegacy?: boolean;
+}
+
+function asConfigError(e: unknown, file: string): ConfigError {
+  if (e instanceof ConfigError)
+    return e.file === undefined ? new ConfigError(e.message, { cause: e, file }) : e;
+  return new ConfigError(e instanceof Error ? e.message : String(e), { cause: e, file });
+}
+
+/**
+ * Load every network of `dir` without throwing: each file is loaded on its own (a broken file
+ * never hides the others), in Go's lookup order, so that for every name the network listed is the
+ * one {@link loadNetworkConf} would return when all files parse. Later definitions of a name are
+ * reported as {@link DuplicateNetworkError}s. A missing directory gives empty results; an
+ * unreadable one gives one error for the directory itself.
+ */
+export async function loadNetworkConfDir(
+  dir: string,
+  opts?: LoadNetworkConfDirOptions,
+): Promise<NetworkConfDir> {
+  const result: NetworkConfDir = { networks: [], errors: [] };
+  let lists: string[];
+  let legacy: string[];
+  try {
+    lists = await confFiles(dir, ['.conflist']);
+    legacy = (opts?.includeLegacy ?? true) ? await confFiles(dir, ['.conf', '.json']) : [];
+  } catch (e) {
+    result.errors.push({ file: dir, error: asConfigError(e, dir) });
+    return result;
+  }
+  const firstFile = new Map<string, string>();
+  const add = (file: string, list: NetworkConfigList): void => {
+    const first = firstFile.get(list.name);
+    if (first !== undefined) {
+      result.errors.push({ file, error: new DuplicateNetworkError(list.name, file, first) });
+      return;
+    }
+    firstFile.set(list.name, file);
+    result.networks.push({ file, list });
+  };
+  for (const file of lists) {
+    try {
+      const bytes = await readConfigFile(file, true);
+      if (bytes) add(file, await networkConfFromFileBytes(file, bytes));
+    } catch (e) {
+      result.errors.push({ file, error: asConfigError(e, file) });
+    }
+  }
+  for (const file of legacy) {
+    try {
+      const bytes = await readConfigFile(file, true);
+      if (bytes) add(file, confListFromConf(pluginConfFromBytes(bytes, { file })));
+    } catch (e) {
+      result.errors.push({ file, error: asConfigError(e, file) });
+    }
+  }
+  return result;
+}

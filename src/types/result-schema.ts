@@ -1,0 +1,266 @@
+/**
+ * zod schemas that decode a result the way Go decodes it into its typed structs, and build the
+ * canonical object Go would encode back: unknown keys dropped, IP text canonical, `omitempty` applied,
+ * keys in Go's struct field order.
+ *
+ * zod costs ~50 ms to load, and the CLI must start fast, so it is loaded with a synchronous
+ * `require` the first time a result is decoded and the schemas are built once, then reused.
+ *
+ * Go's decoder rules reproduced here:
+ * - object keys match field names case-insensitively (`"IPs"` fills `ips`); the last match wins;
+ * - `null` leaves a field at its zero value (absent); a `null` in a string list is `""`;
+ * - integers must be integral JSON numbers; strings must be strings; lists must be arrays.
+ * Where Go would accept input and then write something it cannot read back (`"<nil>"` for a missing
+ * address or route `dst`, `null` entries in `ips`), we refuse the input instead.
+ */
+
+import { createRequire } from 'node:module';
+import type * as Zod from 'zod';
+import { canonicalCIDR, canonicalIP } from './ip.ts';
+import type {
+  DNS,
+  Interface040,
+  Interface100,
+  IPConfig020,
+  IPConfig040,
+  IPConfig100,
+  Route,
+} from './result.ts';
+
+type ZodModule = typeof Zod;
+
+/** A decoded result before its version is checked: the version field is whatever the input held. */
+export interface DecodedResult020 {
+  cniVersion: string;
+  ip4?: IPConfig020;
+  ip6?: IPConfig020;
+  dns: DNS;
+}
+/** See {@link DecodedResult020}. */
+export interface DecodedResult040 {
+  cniVersion: string;
+  interfaces?: Interface040[];
+  ips?: IPConfig040[];
+  routes?: Route[];
+  dns: DNS;
+}
+/** See {@link DecodedResult020}. */
+export interface DecodedResult100 {
+  cniVersion: string;
+  interfaces?: Interface100[];
+  ips?: IPConfig100[];
+  routes?: Route[];
+  dns?: DNS;
+}
+
+/** One schema per Go result type. */
+export interface ResultSchemas {
+  readonly '020': Zod.ZodType<DecodedResult020>;
+  readonly '040': Zod.ZodType<DecodedResult040>;
+  readonly '100': Zod.ZodType<DecodedResult100>;
+}
+
+/** Go's case-insensitive field match (ASCII folding plus the Kelvin sign and long s, as Go's). */
+export function foldFieldName(key: string): string {
+  return key.toLowerCase().replaceAll('ſ', 's');
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * A function that keeps only the keys naming one of `fields` (under Go's folding), renamed to the
+ * field; later keys win. `null` values are skipped: Go leaves the field at its zero value.
+ * Non-objects pass through so that zod reports them.
+ */
+export function fieldPicker(fields: readonly string[]): (input: unknown) => unknown {
+  const byFolded = new Map(fields.map((f) => [foldFieldName(f), f] as const));
+  return (input) => {
+    if (!isPlainObject(input)) return input;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(input)) {
+      const field = byFolded.get(foldFieldName(key));
+      const value = input[key];
+      if (field === undefined || value === null) continue;
+      out[field] = value;
+    }
+    return out;
+  };
+}
+
+const INT64_LIMIT = 2 ** 63;
+
+function buildSchemas(zod: ZodModule): ResultSchemas {
+  const { z } = zod;
+
+  /** A Go struct: known keys only (case-folded), then `build` makes the canonical object. */
+  const struct = <Shape extends Zod.ZodRawShape, Out>(
+    shape: Shape,
+    build: (v: Zod.output<Zod.ZodObject<Shape>>) => Out,
+  ) => {
+    return z.preprocess(fieldPicker(Object.keys(shape)), z.object(shape).transform(build));
+  };
+
+  const str = z.string().optional();
+  const strList = z.array(z.preprocess((v) => (v === null ? '' : v), z.string())).optional();
+  const int = z
+    .number()
+    .transform((n, ctx) => {
+      if (!Number.isInteger(n) || Math.abs(n) > INT64_LIMIT) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer, got ${n}` });
+        return z.NEVER;
+      }
+      return n + 0; // -0 decodes to Go's 0
+    })
+    .optional();
+  /** `types.IPNet`: required, canonical CIDR text with host bits kept. */
+  const cidr = z.string().transform((s, ctx) => {
+    try {
+      return canonicalCIDR(s);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+  /** `net.IP` with omitempty: `""` means absent. */
+  const ip = z
+    .string()
+    .transform((s, ctx) => {
+      if (s === '') return undefined;
+      try {
+        return canonicalIP(s);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional();
+
+  const dns = struct({ nameservers: strList, domain: str, search: strList, options: strList }, (d): DNS => {
+    const out: DNS = {};
+    if (d.nameservers?.length) out.nameservers = d.nameservers;
+    if (d.domain) out.domain = d.domain;
+    if (d.search?.length) out.search = d.search;
+    if (d.options?.length) out.options = d.options;
+    return out;
+  });
+
+  const route = struct(
+    { dst: cidr, gw: ip, mtu: int, advmss: int, priority: int, table: int, scope: int },
+    (r): Route => {
+      const out: Route = { dst: r.dst };
+      if (r.gw !== undefined) out.gw = r.gw;
+      if (r.mtu) out.mtu = r.mtu;
+      if (r.advmss) out.advmss = r.advmss;
+      if (r.priority) out.priority = r.priority;
+      // table and scope are pointers in Go: 0 is a value, only absence is omitted.
+      if (r.table !== undefined) out.table = r.table;
+      if (r.scope !== undefined) out.scope = r.scope;
+      return out;
+    },
+  );
+  const routes = z.array(route).optional();
+
+  const ipConfig020 = struct({ ip: cidr, gateway: ip, routes }, (c): IPConfig020 => {
+    const out: IPConfig020 = { ip: c.ip };
+    if (c.gateway !== undefined) out.gateway = c.gateway;
+    if (c.routes?.length) out.routes = c.routes;
+    return out;
+  });
+
+  const interface040 = struct({ name: str, mac: str, sandbox: str }, (i): Interface040 => {
+    const out: Interface040 = { name: i.name ?? '' };
+    if (i.mac) out.mac = i.mac;
+    if (i.sandbox) out.sandbox = i.sandbox;
+    return out;
+  });
+
+  const ipConfig040 = struct(
+    { version: str, interface: int, address: cidr, gateway: ip },
+    (c): IPConfig040 => ({
+      version: c.version ?? '', // not omitempty in Go: an absent version is written as ""
+      ...(c.interface !== undefined ? { interface: c.interface } : {}),
+      address: c.address,
+      ...(c.gateway !== undefined ? { gateway: c.gateway } : {}),
+    }),
+  );
+
+  const interface100 = struct(
+    { name: str, mac: str, mtu: int, sandbox: str, socketPath: str, pciID: str },
+    (i): Interface100 => {
+      const out: Interface100 = { name: i.name ?? '' };
+      if (i.mac) out.mac = i.mac;
+      if (i.mtu) out.mtu = i.mtu;
+      if (i.sandbox) out.sandbox = i.sandbox;
+      if (i.socketPath) out.socketPath = i.socketPath;
+      if (i.pciID) out.pciID = i.pciID;
+      return out;
+    },
+  );
+
+  const ipConfig100 = struct(
+    { interface: int, address: cidr, gateway: ip },
+    (c): IPConfig100 => ({
+      ...(c.interface !== undefined ? { interface: c.interface } : {}),
+      address: c.address,
+      ...(c.gateway !== undefined ? { gateway: c.gateway } : {}),
+    }),
+  );
+
+  const result020 = struct(
+    { cniVersion: str, ip4: ipConfig020.optional(), ip6: ipConfig020.optional(), dns: dns.optional() },
+    (r): DecodedResult020 => ({
+      cniVersion: r.cniVersion ?? '',
+      ...(r.ip4 ? { ip4: r.ip4 } : {}),
+      ...(r.ip6 ? { ip6: r.ip6 } : {}),
+      dns: r.dns ?? {}, // 0.1.0/0.2.0 always carry dns, `{}` when empty
+    }),
+  );
+
+  const result040 = struct(
+    {
+      cniVersion: str,
+      interfaces: z.array(interface040).optional(),
+      ips: z.array(ipConfig040).optional(),
+      routes,
+      dns: dns.optional(),
+    },
+    (r): DecodedResult040 => ({
+      cniVersion: r.cniVersion ?? '',
+      ...(r.interfaces?.length ? { interfaces: r.interfaces } : {}),
+      ...(r.ips?.length ? { ips: r.ips } : {}),
+      ...(r.routes?.length ? { routes: r.routes } : {}),
+      dns: r.dns ?? {}, // 0.3.x/0.4.0 always carry dns, `{}` when empty
+    }),
+  );
+
+  const result100 = struct(
+    {
+      cniVersion: str,
+      interfaces: z.array(interface100).optional(),
+      ips: z.array(ipConfig100).optional(),
+      routes,
+      dns: dns.optional(),
+    },
+    (r): DecodedResult100 => ({
+      cniVersion: r.cniVersion ?? '',
+      ...(r.interfaces?.length ? { interfaces: r.interfaces } : {}),
+      ...(r.ips?.length ? { ips: r.ips } : {}),
+      ...(r.routes?.length ? { routes: r.routes } : {}),
+      // libcni >= 1.2 leaves an empty dns out of 1.x results.
+      ...(r.dns && Object.keys(r.dns).length > 0 ? { dns: r.dns } : {}),
+    }),
+  );
+
+  return { '020': result020, '040': result040, '100': result100 };
+}
+
+const loadCjs = createRequire(import.meta.url);
+let schemas: ResultSchemas | undefined;
+
+/** The result schemas, built on first use (this is when zod is loaded). */
+export function resultSchemas(): ResultSchemas {
+  schemas ??= buildSchemas(loadCjs('zod') as ZodModule);
+  return schemas;
+}
