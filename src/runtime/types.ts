@@ -1,0 +1,186 @@
+/**
+ * The shapes NetworkManager takes and returns: options, results, reports and events. Apart from the
+ * manager so that its file is about behaviour, and so a runtime can import the types alone.
+ */
+import type { CNIConfigOptions } from '../cni.ts';
+import type { RollbackOutcome } from '../types/errors.ts';
+import type { Result } from '../types/result.ts';
+import type { CniArgsInput } from './args.ts';
+import type { ConfigFileError } from './network-set.ts';
+
+/** How to construct a {@link NetworkManager}. */
+export interface NetworkManagerOptions {
+  /** Directory of `.conflist`/`.conf`/`.json` network configurations. */
+  confDir: string;
+  /** Directories searched for plugin executables, in order. */
+  pluginDirs: readonly string[];
+  /** Attachment cache root (default `/var/lib/cni`). */
+  cacheDir?: string | undefined;
+  /** Only these networks, in this order (default: every network in `confDir`, in Go's order). */
+  networks?: readonly string[] | undefined;
+  /** Use at most this many networks from `confDir` (the loopback network not counted). */
+  maxNetworks?: number | undefined;
+  /**
+   * Fewer loaded networks than this (the loopback network not counted) and the manager is not
+   * ready: `setup` throws {@link NotReadyError}. Default: the number of `networks` named, else 1.
+   */
+  minNetworks?: number | undefined;
+  /** Prefix of allocated interface names (default `eth`: `eth0`, `eth1`, …). */
+  interfacePrefix?: string | undefined;
+  /** Attach a built-in loopback network (`cni-loopback`, interface `lo`) before the others. */
+  loopback?: boolean | undefined;
+  /** Reload when `confDir` changes. */
+  watch?: boolean | undefined;
+  /** Quiet period before a reload (default 100 ms). */
+  debounceMs?: number | undefined;
+  /** Per plugin call timeout in ms (default none). */
+  timeoutMs?: number | undefined;
+  /** Deadline of a rollback, independent of the caller's signal (default 60 s). */
+  cleanupTimeoutMs?: number | undefined;
+  /** Replaces how plugins are found and run (tests, remote execution). */
+  exec?: CNIConfigOptions['exec'];
+  /** Which of this process's environment variables plugins inherit (default `inherit`). */
+  env?: CNIConfigOptions['env'];
+  /** Extra variables for every plugin call. */
+  extraEnv?: CNIConfigOptions['extraEnv'];
+  /**
+   * Take an advisory lock file per container in `<cacheDir>/locks/` around every operation, so
+   * other processes using this library on the same cache do not interleave (default true).
+   */
+  lockFiles?: boolean | undefined;
+  /** How long to wait for another process's container lock (default 60 s). */
+  lockTimeoutMs?: number | undefined;
+  /**
+   * Put `IgnoreUnknown=1` first in CNI_ARGS whenever there are args and the caller did not set it
+   * (default true), as ocicni, podman and containerd do: the reference plugins otherwise refuse
+   * any arg they do not know, such as `K8S_POD_NAME`.
+   */
+  ignoreUnknownArgs?: boolean | undefined;
+}
+
+/** A network's own inputs for one setup. */
+export interface PerNetworkOptions {
+  /** The interface to create (default: the next free `<prefix>N`). */
+  ifName?: string | undefined;
+  /** CNI_ARGS for this network; a key here replaces the container-wide value. */
+  args?: CniArgsInput | undefined;
+  /** Capability args for this network; a key here replaces the container-wide value. */
+  capabilityArgs?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** Options of {@link NetworkManager.setup}. */
+export interface SetupOptions {
+  /** CNI_ARGS for every network, e.g. `{ K8S_POD_NAMESPACE: 'ns', K8S_POD_NAME: 'pod' }`. */
+  args?: CniArgsInput | undefined;
+  /** Capability args for every network (`portMappings`, `bandwidth`, `ipRanges`, `dns`, `mac`, `ips`, …). */
+  capabilityArgs?: Readonly<Record<string, unknown>> | undefined;
+  /** Per network name; entries for networks not in the set are ignored. */
+  perNetwork?: Readonly<Record<string, PerNetworkOptions>> | undefined;
+  /** Attach all networks at once instead of one after another (default false). */
+  parallel?: boolean | undefined;
+  /** Cancels the setup (the rollback still runs, under its own deadline). */
+  signal?: AbortSignal | undefined;
+}
+
+/** Options of {@link NetworkManager.teardown} and {@link NetworkManager.check}. */
+export interface ContainerOpOptions {
+  /**
+   * For networks with no cache entry, the per-network ifName/args used at setup, so that the DEL
+   * that falls back to the loaded configuration names the right interface.
+   */
+  perNetwork?: Readonly<Record<string, PerNetworkOptions>> | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** One attachment a teardown, rollback or GC removed. */
+export interface DetachedAttachment {
+  containerId: string;
+  network: string;
+  ifName: string;
+  /** Where the config for the DEL came from. */
+  source: 'cache' | 'config';
+}
+
+/** What {@link NetworkManager.teardown} did. */
+export interface TeardownResult {
+  detached: DetachedAttachment[];
+}
+
+/** A valid attachment for {@link NetworkManager.gc}; `network` narrows it to one network. */
+export interface GcValidAttachment {
+  containerId: string;
+  ifName: string;
+  network?: string | undefined;
+}
+
+/** Options of {@link NetworkManager.gc}. */
+export interface GcOptions {
+  /** Only report what would be removed. */
+  dryRun?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** What {@link NetworkManager.gc} did (or, with `dryRun`, would do). */
+export interface GcReport {
+  /** Cached attachments not in the valid set that were DELeted (dry run: that would be). */
+  removed: Array<{ containerId: string; network: string; ifName: string }>;
+  /** Failed DELs and failed plugin GC calls. GC does not throw for these. */
+  errors: Error[];
+  dryRun: boolean;
+}
+
+/** STATUS of one network. */
+export interface NetworkStatus {
+  name: string;
+  file: string | undefined;
+  ok: boolean;
+  error?: Error | undefined;
+  /** The file is broken now; this is the status of its last good version. */
+  stale?: boolean | undefined;
+  builtin: boolean;
+}
+
+/** What {@link NetworkManager.status} reports. */
+export interface ManagerStatus {
+  /** Enough networks loaded, every named network present, and every STATUS succeeded. */
+  ready: boolean;
+  networks: NetworkStatus[];
+  configErrors: ConfigFileError[];
+  /** Networks requested by name that no file defines. */
+  missing: string[];
+  minNetworks: number;
+}
+
+/** Payload of the `configLoaded` event. */
+export interface ConfigLoadedEvent {
+  networks: Array<{ name: string; file: string | undefined; stale: boolean }>;
+  configErrors: ConfigFileError[];
+  missing: string[];
+}
+
+/** Payload of the `attached` event. */
+export interface AttachedEvent {
+  containerId: string;
+  network: string;
+  ifName: string;
+  result: Result;
+}
+
+/** Payload of the `rollback` event. */
+export interface RollbackEvent extends RollbackOutcome {
+  containerId: string;
+  cause: Error;
+}
+
+/** The events a {@link NetworkManager} emits, for the runtime's logs and metrics. */
+export interface NetworkManagerEvents {
+  configLoaded: [ConfigLoadedEvent];
+  /** A file could not be used (emitted when its error is new or changed), or a scan failed. */
+  configError: [ConfigFileError];
+  attached: [AttachedEvent];
+  detached: [DetachedAttachment];
+  rollback: [RollbackEvent];
+  gc: [GcReport];
+  /** The watcher failed; it keeps running. */
+  watchError: [Error];
+}
