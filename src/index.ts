@@ -1,1 +1,99 @@
+/**
+ * libcni for Node.js: the public surface. Names follow Go libcni's, in TypeScript casing.
+ * @packageDocumentation
+ */
+
+// Spec model: versions, results, conversion, errors, input validation.
 export * from './types/errors.ts';
+export {
+  CURRENT_VERSION,
+  SUPPORTED_VERSIONS,
+  LEGACY_VERSIONS,
+  type PluginInfo,
+  parseVersion,
+  compareVersions,
+  greaterThan,
+  greaterThanOrEqualTo,
+  pluginSupports,
+  versionsStartingFrom,
+  decodePluginInfo,
+  checkCompatible,
+} from './types/version.ts';
+export {
+  type DNS,
+  type Route,
+  type IPConfig020,
+  type Result020,
+  type Interface040,
+  type IPConfig040,
+  type Result040,
+  type Interface100,
+  type IPConfig100,
+  type Result100,
+  type Result,
+  type ResultVersion,
+  normalizeResult,
+  decodePluginResult,
+  resultFromBytes,
+  resultVersion,
+  isResult020,
+  isResult040,
+  isResult100,
+} from './types/result.ts';
+export { convertResult } from './types/convert.ts';
+export { validateContainerId, validateNetworkName, validateInterfaceName } from './types/validate.ts';
+
+// Configuration.
+export {
+  type PluginConf,
+  type PluginConfig,
+  type NetworkConfigList,
+  type IpamConf,
+  type DnsConf,
+  pluginConfFromBytes,
+  networkConfFromBytes,
+} from './config/parse.ts';
+export {
+  confFiles,
+  networkPluginConfsFromFiles,
+  networkConfFromFile,
+  confFromFile,
+  loadConf,
+  loadNetworkConf,
+  confListFromConf,
+  loadNetworkConfDir,
+  type LoadedNetwork,
+  type NetworkConfDir,
+  type LoadNetworkConfDirOptions,
+} from './config/load.ts';
+export { injectConf, capabilitiesOf } from './config/inject.ts';
+
+// Invocation seam.
+export { type Exec, DefaultExec, type DefaultExecOptions, type ExecOptions, type ExecOutput } from './invoke/exec.ts';
+export { findInPath } from './invoke/find.ts';
+export { type EnvMode, type TraceContext, type CniCommand } from './invoke/env.ts';
+
+// Operations and cache.
+export {
+  CNIConfig,
+  type CNIConfigOptions,
+  type RuntimeConf,
+  type OperationOptions,
+  type GCArgs,
+  type GCAttachment,
+  type CachedConfig,
+} from './cni.ts';
+export { DEFAULT_CACHE_DIR, CACHE_KIND_V1, type NetworkAttachment } from './cache/cache.ts';
+
+// Network namespaces and the runtime layer.
+export {
+  createNetns,
+  deleteNetns,
+  listNetns,
+  netnsExists,
+  DEFAULT_NETNS_DIR,
+  type NetnsHandle,
+  type NetnsOptions,
+  type NetnsMechanism,
+} from './netns/netns.ts';
+export * from './runtime/manager.ts';

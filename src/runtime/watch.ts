@@ -6,7 +6,7 @@
  * into one reload. Reloads never overlap: a change that arrives while one runs schedules exactly one
  * more after it, so the last state of the directory is always the one loaded.
  */
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 
 /** How a {@link ConfDirWatcher} behaves. */
 export interface ConfDirWatcherOptions {
@@ -40,6 +40,9 @@ export class ConfDirWatcher {
   /** Start watching; resolves once the initial scan is done (changes after that are reported). */
   async start(): Promise<void> {
     if (this.watcher) return;
+    // Loaded on first use: runtimes that never watch do not pay for chokidar at start-up.
+    const { watch } = await import('chokidar');
+    if (this.watcher || this.closed) return;
     const w = watch(this.dir, { ignoreInitial: true, depth: 1, persistent: true });
     this.watcher = w;
     w.on('all', () => {
