@@ -1,0 +1,163 @@
+/**
+ * Turning argv into an {@link Invocation}: which command, its positional arguments and options.
+ * Options may come before or after the command words (as with Go's cobra-based cnitool). Anything
+ * malformed is a {@link CliUsageError}, raised before any command module is even loaded.
+ */
+import { parseArgs } from 'node:util';
+import { CliUsageError } from '../types/errors.ts';
+import { COMMANDS, type CommandName, type CommandSpec, GROUPS, type OptionName } from './spec.ts';
+
+/** The options as given on the command line (undefined: not given). */
+export interface CliOptions {
+  ifname: string | undefined;
+  cacheDir: string | undefined;
+  timeoutMs: number | undefined;
+  json: boolean;
+  all: boolean;
+}
+
+/** What to do. */
+export type Invocation =
+  | { kind: 'run'; command: CommandSpec; args: string[]; options: CliOptions }
+  /** Print help: `topic` is a command, a group word (`netns`, `cache`) or undefined for the main help. */
+  | { kind: 'help'; topic: CommandSpec | string | undefined; json: boolean }
+  | { kind: 'version'; json: boolean };
+
+const PARSE_OPTIONS = {
+  ifname: { type: 'string', short: 'i' },
+  'cache-dir': { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+  all: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+/** Node's parseArgs messages carry a long tip; keep the part that says what is wrong. */
+function usageFromParseError(e: unknown): CliUsageError {
+  const err = e as Error & { code?: string };
+  const quoted = /'([^']+)'/.exec(err.message)?.[1];
+  const long = quoted === undefined ? undefined : (/--[a-z-]+/.exec(quoted)?.[0] ?? quoted);
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new CliUsageError(`unknown option ${quoted ?? err.message}`);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return new CliUsageError(`option ${long ?? ''} needs a value`.replace('  ', ' '));
+    default:
+      return new CliUsageError(err.message.split('. ')[0] ?? err.message);
+  }
+}
+
+function parseTimeout(text: string): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) <= 0 || !Number.isSafeInteger(Number(text))) {
+    throw new CliUsageError(
+      `--timeout must be a positive whole number of milliseconds, got ${JSON.stringify(text)}`,
+    );
+  }
+  return Number(text);
+}
+
+/** Find the command named by the leading positionals; returns it and how many words it used. */
+function resolveCommand(words: readonly string[]): { spec: CommandSpec; used: number } | { group: string } {
+  const first = words[0] as string;
+  const members = GROUPS[first];
+  if (members) {
+    const sub = words[1];
+    if (sub === undefined) return { group: first };
+    if (!members.includes(sub)) {
+      throw new CliUsageError(
+        `unknown command "${first} ${sub}": "${first}" takes ${members.map((m) => `"${m}"`).join(', ')}`,
+        first,
+      );
+    }
+    const spec = COMMANDS.find((c) => c.name === `${first} ${sub}`) as CommandSpec;
+    return { spec, used: 2 };
+  }
+  const spec = COMMANDS.find((c) => c.name === first);
+  if (!spec) {
+    throw new CliUsageError(`unknown command ${JSON.stringify(first)} (run "cnitool --help" for the list)`);
+  }
+  return { spec, used: 1 };
+}
+
+function optionGiven(values: Record<string, unknown>, name: OptionName): boolean {
+  return values[name] !== undefined && values[name] !== false;
+}
+
+/**
+ * Parse cnitool's argv (without `node` and the script). Throws {@link CliUsageError} for anything
+ * the command does not accept: unknown commands or options, options that do not apply to the
+ * command, a wrong number of arguments, a malformed --timeout, gc without pairs or --all.
+ */
+export function parseCommandLine(argv: readonly string[]): Invocation {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof PARSE_OPTIONS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: PARSE_OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw usageFromParseError(e);
+  }
+  const { values, positionals } = parsed;
+  const json = values.json === true;
+
+  // `cnitool help [command...]` is another way to ask for help.
+  if (positionals[0] === 'help') {
+    const rest = positionals.slice(1);
+    if (rest.length === 0) return { kind: 'help', topic: undefined, json };
+    const r = resolveCommand(rest);
+    return { kind: 'help', topic: 'group' in r ? r.group : r.spec, json };
+  }
+  if (positionals.length === 0) {
+    if (values.help === true) return { kind: 'help', topic: undefined, json };
+    if (values.version === true) return { kind: 'version', json };
+    throw new CliUsageError('no command given (run "cnitool --help" for usage)');
+  }
+
+  const resolved = resolveCommand(positionals);
+  if ('group' in resolved) {
+    if (values.help === true) return { kind: 'help', topic: resolved.group, json };
+    const members = GROUPS[resolved.group] ?? [];
+    throw new CliUsageError(
+      `"${resolved.group}" needs a subcommand: ${members.map((m) => `"${resolved.group} ${m}"`).join(', ')}`,
+      resolved.group,
+    );
+  }
+  const { spec, used } = resolved;
+  if (values.help === true) return { kind: 'help', topic: spec, json };
+
+  for (const name of ['ifname', 'cache-dir', 'timeout', 'all', 'version'] as const) {
+    if (optionGiven(values, name) && !spec.options.includes(name)) {
+      throw new CliUsageError(`option --${name} does not apply to "${spec.name}"`, spec.name);
+    }
+  }
+  const args = positionals.slice(used);
+  if (args.length < spec.minArgs || args.length > spec.maxArgs) {
+    const expected = spec.args === '' ? 'no arguments' : spec.args;
+    const problem = args.length < spec.minArgs ? 'missing arguments' : 'too many arguments';
+    throw new CliUsageError(`${spec.name}: ${problem}: expected ${expected}`, spec.name);
+  }
+  const options: CliOptions = {
+    ifname: values.ifname,
+    cacheDir: values['cache-dir'],
+    timeoutMs: values.timeout === undefined ? undefined : parseTimeout(values.timeout),
+    json,
+    all: values.all === true,
+  };
+  if (options.cacheDir === '') throw new CliUsageError('--cache-dir must not be empty', spec.name);
+  checkGcArguments(spec.name, args, options);
+  return { kind: 'run', command: spec, args, options };
+}
+
+/** gc's safety rule: deleting everything has to be asked for with --all, and --all alone. */
+function checkGcArguments(name: CommandName, args: readonly string[], options: CliOptions): void {
+  if (name !== 'gc') return;
+  const pairs = args.slice(1);
+  if (options.all && pairs.length > 0) {
+    throw new CliUsageError('gc: --all cannot be combined with <containerId>:<ifName> pairs', 'gc');
+  }
+  if (!options.all && pairs.length === 0) {
+    throw new CliUsageError(
+      'gc: give the valid attachments as <containerId>:<ifName>, or --all to delete every cached attachment of the network',
+      'gc',
+    );
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * `cnitool add|check|del <network> <netns>`: Go cnitool's three attachment commands, with its
+ * inputs, container id and output, and with every input checked before the first plugin runs.
+ */
+import type { RuntimeConf } from '../../cni.ts';
+import { formatResult } from '../output.ts';
+import type { CommandHandler } from '../run.ts';
+import { attachmentInputs } from '../runtime-inputs.ts';
+import { cniConfigFor, loadNamedNetwork, requireNetns, requirePlugins } from './shared.ts';
+
+/** Runs add, check or del. */
+export const runAttach: CommandHandler = async (req, io) => {
+  const [network, netnsArg] = req.args as [string, string];
+  // Go's order: the network first, then CAP_ARGS, CNI_ARGS, the interface name and the netns path.
+  const list = await loadNamedNetwork(network, io);
+  const inputs = attachmentInputs(netnsArg, req.options.ifname, io.env, io.cwd);
+  const cni = cniConfigFor(req.options, io);
+  await requirePlugins(cni, list);
+  // DEL must work when the namespace is already gone (the spec requires plugins to cope).
+  if (req.name !== 'del') await requireNetns(inputs.netns);
+
+  const rt: RuntimeConf = {
+    containerId: inputs.containerId,
+    netns: inputs.netns,
+    ifName: inputs.ifName,
+    args: inputs.args,
+    capabilityArgs: inputs.capabilityArgs,
+  };
+  const opts = { signal: io.signal };
+  switch (req.name) {
+    case 'add': {
+      const result = await cni.addNetworkList(list, rt, opts);
+      io.stdout(formatResult(result));
+      return 0;
+    }
+    case 'check':
+      await cni.checkNetworkList(list, rt, opts);
+      return 0;
+    default:
+      await cni.delNetworkList(list, rt, opts);
+      return 0;
+  }
+};

@@ -1,0 +1,148 @@
+/**
+ * How cnitool writes: results as Go's `json.MarshalIndent(result, "", "    ")` bytes (what Go's
+ * cnitool prints), errors as one line on stderr or, with --json, as the spec's error object.
+ */
+import { goMarshal } from '../json/go-json.ts';
+import {
+  CacheError,
+  CliUsageError,
+  CniError,
+  type CniErrorObject,
+  ConfigError,
+  ErrorCode,
+  findCniError,
+  ResultError,
+  VersionError,
+} from '../types/errors.ts';
+
+/** Where a command writes. Tests pass string collectors; main.ts passes the process streams. */
+export interface CliIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** Fires on Ctrl-C / SIGTERM: running plugins are killed. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Re-indent compact JSON as Go's json.Indent does: one member per line, `"key": value`, empty
+ * objects and arrays kept as `{}` and `[]`, no trailing newline. The input must be valid JSON.
+ */
+export function indentJson(compact: string, indent = '    '): string {
+  let out = '';
+  let depth = 0;
+  let inString = false;
+  // Go's Indent waits for the next byte before breaking after an opener, so `{}` stays together.
+  let pendingOpen = false;
+  const newline = () => `\n${indent.repeat(depth)}`;
+  for (let i = 0; i < compact.length; i++) {
+    const c = compact[i] as string;
+    if (inString) {
+      out += c;
+      if (c === '\\') {
+        out += compact[i + 1] ?? '';
+        i++;
+      } else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === ' ' || c === '\n' || c === '\t' || c === '\r') continue;
+    if (pendingOpen) {
+      pendingOpen = false;
+      if (c === '}' || c === ']') {
+        depth--;
+        out += c;
+        continue;
+      }
+      out += newline();
+    }
+    switch (c) {
+      case '{':
+      case '[':
+        out += c;
+        depth++;
+        pendingOpen = true;
+        break;
+      case '}':
+      case ']':
+        depth--;
+        out += newline() + c;
+        break;
+      case ',':
+        out += `,${newline()}`;
+        break;
+      case ':':
+        out += ': ';
+        break;
+      case '"':
+        inString = true;
+        out += c;
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+/**
+ * A result as Go's cnitool prints it (`Result.Print()`): Go's encoder (HTML-safe escaping, struct
+ * field order as the result model keeps it), 4-space indent, no trailing newline.
+ */
+export function formatResult(result: unknown): string {
+  return indentJson(goMarshal(result, { sortKeys: false }));
+}
+
+/** Pretty JSON for our own commands' --json output, with a trailing newline. */
+export function formatJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/**
+ * An error as one line: the message Go's cnitool would print, with any embedded line breaks
+ * (joined errors, multi-line plugin details) folded into "; ".
+ */
+export function errorLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const line = msg
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .join('; ');
+  if (err instanceof CliUsageError) {
+    const help = err.command ? `cnitool ${err.command} --help` : 'cnitool --help';
+    return `cnitool: ${line}${line.includes('--help') ? '' : ` (see "${help}")`}`;
+  }
+  return line === '' ? 'unknown error' : line;
+}
+
+/** The spec version stamped on --json errors: the newest this library speaks. */
+const ERROR_CNI_VERSION = '1.1.0';
+
+/**
+ * The spec's error object for any failure. A CNI error keeps its code, msg and details; a failure
+ * that wraps one (a plugin failing inside a network list) keeps the plugin's code with our full
+ * message; anything else gets the closest well-known code.
+ */
+export function errorObject(err: unknown): CniErrorObject {
+  if (err instanceof CniError) return err.toJSON(ERROR_CNI_VERSION);
+  const inner = findCniError(err);
+  const msg = errorLine(err);
+  if (inner) return { cniVersion: ERROR_CNI_VERSION, code: inner.code, msg };
+  return { cniVersion: ERROR_CNI_VERSION, code: fallbackCode(err), msg };
+}
+
+function fallbackCode(err: unknown): number {
+  if (err instanceof CliUsageError) return ErrorCode.InvalidEnvironmentVariables; // the invocation is wrong
+  if (err instanceof ConfigError) return ErrorCode.InvalidNetworkConfig;
+  if (err instanceof VersionError) return ErrorCode.IncompatibleCNIVersion;
+  if (err instanceof ResultError) return ErrorCode.DecodingFailure;
+  if (err instanceof CacheError) return ErrorCode.IOFailure;
+  return ErrorCode.Internal;
+}
+
+/** Write an error the way the options ask for: a line, or the spec's JSON object (both on stderr). */
+export function reportError(io: CliIO, err: unknown, json: boolean): void {
+  if (json) io.stderr(`${JSON.stringify(errorObject(err))}\n`);
+  else io.stderr(`${errorLine(err)}\n`);
+}

@@ -1,0 +1,88 @@
+/**
+ * cnitool's dispatcher: parse argv, answer --help and --version from static text, and load the one
+ * command module that is needed. Command modules (and through them the library, zod and the plugin
+ * engine) are imported dynamically, so help, usage errors and --version never pay for them.
+ */
+import { readFile } from 'node:fs/promises';
+import { type CliOptions, parseCommandLine } from './args.ts';
+import { type CliIO, formatJson, reportError } from './output.ts';
+import { type CommandName, commandHelp, groupHelp, mainHelp } from './spec.ts';
+
+export type { CliIO } from './output.ts';
+
+/** What a command module receives. */
+export interface CommandRequest {
+  name: CommandName;
+  args: string[];
+  options: CliOptions;
+}
+
+/** A command's implementation: resolves to the exit status. */
+export type CommandHandler = (req: CommandRequest, io: CliIO) => Promise<number>;
+
+/** Exit status of every failure, as Go's cnitool. */
+export const EXIT_FAILURE = 1;
+/** Exit status after Ctrl-C (128 + SIGINT), the shell's convention. */
+export const EXIT_INTERRUPTED = 130;
+
+async function loadHandler(name: CommandName): Promise<CommandHandler> {
+  // Literal specifiers, so the build rewrites each `.ts` to `.js`.
+  switch (name) {
+    case 'add':
+    case 'check':
+    case 'del':
+      return (await import('./commands/attach.ts')).runAttach;
+    case 'status':
+      return (await import('./commands/status.ts')).runStatus;
+    case 'gc':
+      return (await import('./commands/gc.ts')).runGc;
+    case 'ls':
+      return (await import('./commands/ls.ts')).runLs;
+    case 'version':
+      return (await import('./commands/version.ts')).runVersion;
+    case 'netns add':
+    case 'netns del':
+    case 'netns ls':
+      return (await import('./commands/netns.ts')).runNetns;
+    case 'cache ls':
+    case 'cache show':
+      return (await import('./commands/cache.ts')).runCache;
+  }
+}
+
+async function packageVersion(): Promise<string> {
+  // src/cli/run.ts and dist/cli/run.js both sit two levels below the package root.
+  const text = await readFile(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}
+
+/**
+ * Run cnitool with `argv` (the arguments after the script name). Never throws: every failure is
+ * reported on `io.stderr` and turned into the exit status (0 ok, 1 failure, 130 interrupted).
+ */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  let json = argv.includes('--json');
+  try {
+    const inv = parseCommandLine(argv);
+    json = inv.kind === 'run' ? inv.options.json : inv.json;
+    switch (inv.kind) {
+      case 'help': {
+        const t = inv.topic;
+        io.stdout(t === undefined ? mainHelp() : typeof t === 'string' ? groupHelp(t) : commandHelp(t));
+        return 0;
+      }
+      case 'version': {
+        const version = await packageVersion();
+        io.stdout(inv.json ? formatJson({ version }) : `cnitool ${version} (libcni for Node.js)\n`);
+        return 0;
+      }
+      case 'run': {
+        const handler = await loadHandler(inv.command.name);
+        return await handler({ name: inv.command.name, args: inv.args, options: inv.options }, io);
+      }
+    }
+  } catch (e) {
+    reportError(io, e, json);
+    return io.signal?.aborted ? EXIT_INTERRUPTED : EXIT_FAILURE;
+  }
+}
