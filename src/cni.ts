@@ -7,6 +7,12 @@
 import { ResultCache, type NetworkAttachment, type CacheRead, DEFAULT_CACHE_DIR } from './cache/cache.ts';
 import { buildGcConfig, buildRequestConfig, buildStatusConfig } from './config/inject.ts';
 import type { NetworkConfigList, PluginConfig, PluginConf } from './config/parse.ts';
+import {
+  publishCacheQuarantine,
+  resolveTraceContext,
+  traceOperation,
+  tracePluginCalls,
+} from './diagnostics.ts';
 import { buildPluginEnv, type EnvMode, type TraceContext } from './invoke/env.ts';
 import { DefaultExec, type Exec } from './invoke/exec.ts';
 import { execPluginWithResult, execPluginWithoutResult } from './invoke/plugin.ts';
@@ -24,7 +30,12 @@ import {
   ErrorCode,
 } from './types/errors.ts';
 import { normalizeResult, type Result } from './types/result.ts';
-import { validateContainerId, validateInterfaceName, validateNetworkName } from './types/validate.ts';
+import {
+  assertPathComponent,
+  validateContainerId,
+  validateInterfaceName,
+  validateNetworkName,
+} from './types/validate.ts';
 import { greaterThanOrEqualTo, type PluginInfo } from './types/version.ts';
 
 /** The runtime's side of one attachment (Go's `RuntimeConf`). */
@@ -56,7 +67,10 @@ export interface OperationOptions {
   signal?: AbortSignal | undefined;
   /** Per plugin call; overrides the CNIConfig default. */
   timeoutMs?: number | undefined;
-  /** W3C trace context handed to plugins as TRACEPARENT/TRACESTATE/BAGGAGE. */
+  /**
+   * W3C trace context handed to plugins as TRACEPARENT/TRACESTATE/BAGGAGE. When absent and the
+   * application has `@opentelemetry/api`, the active span's context is used.
+   */
   trace?: TraceContext | undefined;
 }
 
@@ -76,8 +90,13 @@ export interface CNIConfigOptions {
   extraEnv?: Record<string, string> | undefined;
   /** fsync cache writes (default true). */
   durableCache?: boolean | undefined;
-  /** Called when a corrupt cache entry is moved aside during DEL. */
-  onCacheQuarantine?: ((info: { path: string; movedTo: string | undefined; reason: string }) => void) | undefined;
+  /**
+   * Called when a corrupt cache entry is moved aside during DEL (also published on
+   * `libcni:cache:quarantine`). `movedTo` is undefined when it could not be moved and was removed.
+   */
+  onCacheQuarantine?:
+    | ((info: { path: string; movedTo: string | undefined; reason: string }) => void)
+    | undefined;
 }
 
 /** What the cache holds for an attachment: the config it was made with and the runtime inputs. */
@@ -98,7 +117,7 @@ function describePlugin(conf: PluginConf): string {
 function addContext<E>(err: E, ctx: ErrorContext): E {
   if (err instanceof LibcniError) {
     const target = err.context as Record<string, string | undefined>;
-    for (const [k, v] of Object.entries(ctx)) {
+    for (const [k, v] of Object.entries(ctx) as Array<[string, string | undefined]>) {
       if (v && target[k] === undefined) target[k] = v;
     }
   }
@@ -106,7 +125,9 @@ function addContext<E>(err: E, ctx: ErrorContext): E {
 }
 
 function checkNotSupported(version: string): LibcniError {
-  return new VersionError(`configuration version ${JSON.stringify(version)} does not support the CHECK command`);
+  return new VersionError(
+    `configuration version ${JSON.stringify(version)} does not support the CHECK command`,
+  );
 }
 
 /** Go libcni's CNIConfig. */
@@ -117,14 +138,64 @@ export class CNIConfig {
   readonly cache: ResultCache;
   readonly exec: Exec;
   private readonly options: CNIConfigOptions;
+  /** {@link exec}, publishing every plugin call on `libcni:plugin` (see diagnostics.ts). */
+  private readonly runner: Exec;
 
   constructor(options: CNIConfigOptions) {
-    if (!Array.isArray(options.path)) throw new TypeError('CNIConfig: options.path must be an array of directories');
+    const dirs: unknown = options.path;
+    if (!Array.isArray(dirs)) throw new TypeError('CNIConfig: options.path must be an array of directories');
     this.options = options;
     this.path = [...options.path];
     this.cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
     this.cache = new ResultCache(this.cacheDir, { durable: options.durableCache ?? true });
     this.exec = options.exec ?? new DefaultExec();
+    this.runner = tracePluginCalls(this.exec);
+  }
+
+  /** One operation: the trace context resolved once for all its plugins, published on `libcni:operation`. */
+  private operation<T>(
+    command: Command,
+    network: string,
+    plugins: readonly PluginConfig[],
+    rt: RuntimeConf | undefined,
+    opts: OperationOptions | undefined,
+    fn: (opts: OperationOptions) => Promise<T>,
+  ): Promise<T> {
+    return resolveTraceContext(opts?.trace).then((trace) =>
+      traceOperation(
+        {
+          command,
+          network,
+          plugins: plugins.map((p) => p.network.type),
+          containerId: rt?.containerId ?? '',
+          ifName: rt?.ifName ?? '',
+        },
+        trace,
+        () => fn({ ...opts, trace }),
+      ),
+    );
+  }
+
+  /**
+   * Refuse, before any plugin runs, values that could make the cache path leave the cache
+   * directory: `/`, NUL, `.`, `..`, or a file name over 255 bytes (each part, and the joined
+   * `<network>-<containerId>-<ifName>`). CHECK and DEL run it first, before reading the cache (Go
+   * validates nothing there, and a DEL must work for what an older runtime created, so this is all
+   * they get); ADD runs it after Go's stricter `[a-zA-Z0-9_.-]` validation, so that Go's messages
+   * come first and only over-long names are left for it. Empty values are left to the later
+   * checks, which give Go's messages for them.
+   */
+  private refuseUnsafePath(command: Command, network: string, rt: RuntimeConf): void {
+    try {
+      if (network !== '') assertPathComponent('network', network);
+      if (rt.containerId !== '') assertPathComponent('containerId', rt.containerId);
+      if (rt.ifName !== '') assertPathComponent('ifName', rt.ifName);
+      if (network !== '' && rt.containerId !== '' && rt.ifName !== '') {
+        assertPathComponent('cache file name', `${network}-${rt.containerId}-${rt.ifName}`);
+      }
+    } catch (e) {
+      throw addContext(e, { command, network, containerId: rt.containerId, ifName: rt.ifName });
+    }
   }
 
   // ---- plumbing -------------------------------------------------------------------------
@@ -184,6 +255,9 @@ export class CNIConfig {
     } catch (e) {
       throw addContext(e, ctx);
     }
+    // Go's rules above refuse every separator and dot name but not length: a name the cache could
+    // not hold must fail before the plugin runs, not after it made an attachment.
+    this.refuseUnsafePath('ADD', name, rt);
     const stdin = buildRequestConfig(plugin, {
       name,
       cniVersion,
@@ -192,7 +266,7 @@ export class CNIConfig {
     });
     ctx.pluginPath = pluginPath;
     try {
-      return await execPluginWithResult(this.exec, pluginPath, stdin, this.env('ADD', rt, opts), {
+      return await execPluginWithResult(this.runner, pluginPath, stdin, this.env('ADD', rt, opts), {
         ...this.execOptions('ADD', opts, ctx),
         configVersion: cniVersion,
       });
@@ -219,10 +293,15 @@ export class CNIConfig {
       ifName: rt.ifName,
     };
     const pluginPath = await this.find(plugin.network, ctx);
-    const stdin = buildRequestConfig(plugin, { name, cniVersion, prevResult, capabilityArgs: rt.capabilityArgs });
+    const stdin = buildRequestConfig(plugin, {
+      name,
+      cniVersion,
+      prevResult,
+      capabilityArgs: rt.capabilityArgs,
+    });
     ctx.pluginPath = pluginPath;
     try {
-      await execPluginWithoutResult(this.exec, pluginPath, stdin, this.env(command, rt, opts), {
+      await execPluginWithoutResult(this.runner, pluginPath, stdin, this.env(command, rt, opts), {
         ...this.execOptions(command, opts, ctx),
         configVersion: cniVersion,
       });
@@ -231,7 +310,12 @@ export class CNIConfig {
     }
   }
 
-  private async cacheAdd(result: Result, config: Uint8Array, network: string, rt: RuntimeConf): Promise<void> {
+  private async cacheAdd(
+    result: Result,
+    config: Uint8Array,
+    network: string,
+    rt: RuntimeConf,
+  ): Promise<void> {
     try {
       await this.cache.write({
         network,
@@ -257,7 +341,11 @@ export class CNIConfig {
    * Go's `getCachedResult`: the cached result converted to `cniVersion`; undefined when nothing
    * is cached. A legacy file (a bare result) is read as a result.
    */
-  private async cachedResult(network: string, cniVersion: string, rt: RuntimeConf): Promise<Result | undefined> {
+  private async cachedResult(
+    network: string,
+    cniVersion: string,
+    rt: RuntimeConf,
+  ): Promise<Result | undefined> {
     const read = await this.cache.read({ network, containerId: rt.containerId, ifName: rt.ifName });
     return resultOfCacheRead(read, cniVersion);
   }
@@ -269,6 +357,10 @@ export class CNIConfig {
    * version) as `prevResult`; cache and return the last plugin's result.
    */
   async addNetworkList(list: NetworkConfigList, rt: RuntimeConf, opts?: OperationOptions): Promise<Result> {
+    return this.operation('ADD', list.name, list.plugins, rt, opts, (o) => this.addList(list, rt, o));
+  }
+
+  private async addList(list: NetworkConfigList, rt: RuntimeConf, opts: OperationOptions): Promise<Result> {
     let prev: Result | undefined;
     for (const plugin of list.plugins) {
       const input = prev === undefined ? undefined : toVersion(prev, list.cniVersion);
@@ -291,8 +383,13 @@ export class CNIConfig {
 
   /** Run CHECK for every plugin with the cached result (spec >= 0.4.0; no-op when `disableCheck`). */
   async checkNetworkList(list: NetworkConfigList, rt: RuntimeConf, opts?: OperationOptions): Promise<void> {
+    return this.operation('CHECK', list.name, list.plugins, rt, opts, (o) => this.checkList(list, rt, o));
+  }
+
+  private async checkList(list: NetworkConfigList, rt: RuntimeConf, opts: OperationOptions): Promise<void> {
     if (!greaterThanOrEqualTo(list.cniVersion, '0.4.0')) throw checkNotSupported(list.cniVersion);
     if (list.disableCheck) return;
+    this.refuseUnsafePath('CHECK', list.name, rt);
     let cached: Result | undefined;
     try {
       cached = await this.cachedResult(list.name, list.cniVersion, rt);
@@ -309,6 +406,11 @@ export class CNIConfig {
    * cache entry. A corrupt entry is moved aside and DEL runs without prevResult.
    */
   async delNetworkList(list: NetworkConfigList, rt: RuntimeConf, opts?: OperationOptions): Promise<void> {
+    return this.operation('DEL', list.name, list.plugins, rt, opts, (o) => this.delList(list, rt, o));
+  }
+
+  private async delList(list: NetworkConfigList, rt: RuntimeConf, opts: OperationOptions): Promise<void> {
+    this.refuseUnsafePath('DEL', list.name, rt);
     const cached = await this.cachedResultForDel(list.name, list.cniVersion, rt);
     for (let i = list.plugins.length - 1; i >= 0; i--) {
       const plugin = list.plugins[i] as PluginConfig;
@@ -329,26 +431,50 @@ export class CNIConfig {
     }
   }
 
-  private async cachedResultForDel(network: string, cniVersion: string, rt: RuntimeConf): Promise<Result | undefined> {
-    if (!greaterThanOrEqualTo(cniVersion, '0.4.0')) return undefined;
+  /**
+   * The cached result for DEL (>= 0.4.0; older versions get none, as in Go). A corrupt entry is
+   * moved aside and reported, for every version, and DEL goes on without prevResult; a result that
+   * only fails to convert is left in place (the DEL removes it when it succeeds).
+   */
+  private async cachedResultForDel(
+    network: string,
+    cniVersion: string,
+    rt: RuntimeConf,
+  ): Promise<Result | undefined> {
     const key = { network, containerId: rt.containerId, ifName: rt.ifName };
     let read: CacheRead;
     try {
       read = await this.cache.read(key);
     } catch {
-      return undefined; // an invalid key or an unreadable file: DEL goes on without prevResult, as Go
+      return undefined; // an unreadable file: DEL goes on without prevResult, as Go
     }
+    let result: Result | undefined;
     try {
-      return resultOfCacheRead(read, cniVersion);
+      result = resultOfCacheRead(read, cniVersion);
     } catch (e) {
-      let movedTo: string | undefined;
-      try {
-        movedTo = await this.cache.quarantine(key);
-      } catch {
-        await this.removeCache(network, rt);
-      }
-      this.options.onCacheQuarantine?.({ path: read.path, movedTo, reason: (e as Error).message });
+      if (e instanceof CacheError && e.corrupt) await this.quarantine(key, read.path, e.message);
       return undefined;
+    }
+    return greaterThanOrEqualTo(cniVersion, '0.4.0') ? result : undefined;
+  }
+
+  /** Move a corrupt entry aside (or remove it if that fails) and report it. */
+  private async quarantine(
+    key: { network: string; containerId: string; ifName: string },
+    file: string,
+    reason: string,
+  ): Promise<void> {
+    let movedTo: string | undefined;
+    try {
+      movedTo = await this.cache.quarantine(key);
+    } catch {
+      await this.removeCache(key.network, { containerId: key.containerId, ifName: key.ifName, netns: '' });
+    }
+    publishCacheQuarantine({ path: file, movedTo, reason, ...key });
+    try {
+      this.options.onCacheQuarantine?.({ path: file, movedTo, reason });
+    } catch {
+      // A failing callback must not fail the DEL.
     }
   }
 
@@ -358,11 +484,18 @@ export class CNIConfig {
    * collected. Unlike Go, the valid set is required: an empty list means nothing is valid.
    */
   async gcNetworkList(list: NetworkConfigList, args: GCArgs, opts?: OperationOptions): Promise<void> {
-    if (!args || !Array.isArray(args.validAttachments)) {
+    // Checked at run time too: JavaScript callers can omit it, and omission must not mean "delete all".
+    const given = args as GCArgs | undefined;
+    const valid: unknown = given?.validAttachments;
+    if (!Array.isArray(valid)) {
       throw new TypeError(
         'gcNetworkList: args.validAttachments is required (pass [] to delete every attachment of the network)',
       );
     }
+    return this.operation('GC', list.name, list.plugins, undefined, opts, (o) => this.gcList(list, args, o));
+  }
+
+  private async gcList(list: NetworkConfigList, args: GCArgs, opts: OperationOptions): Promise<void> {
     if (list.disableGC) return;
     const valid = new Set(args.validAttachments.map((a) => `${a.containerId}\0${a.ifName}`));
     const errors: Error[] = [];
@@ -395,26 +528,37 @@ export class CNIConfig {
       }
     }
     if (safeGte(list.cniVersion, '1.1.0')) {
-      const validAttachments = args.validAttachments.map((a) => ({ containerId: a.containerId, ifName: a.ifName }));
+      const validAttachments = args.validAttachments.map((a) => ({
+        containerId: a.containerId,
+        ifName: a.ifName,
+      }));
       for (const plugin of list.plugins) {
         const ctx: ErrorContext = { command: 'GC', plugin: plugin.network.type, network: list.name };
         try {
           const pluginPath = await this.find(plugin.network, ctx);
-          const stdin = buildGcConfig(plugin, { name: list.name, cniVersion: list.cniVersion, validAttachments });
-          await execPluginWithoutResult(this.exec, pluginPath, stdin, this.env('GC', undefined, opts), {
+          const stdin = buildGcConfig(plugin, {
+            name: list.name,
+            cniVersion: list.cniVersion,
+            validAttachments,
+          });
+          await execPluginWithoutResult(this.runner, pluginPath, stdin, this.env('GC', undefined, opts), {
             ...this.execOptions('GC', opts, { ...ctx, pluginPath }),
             configVersion: list.cniVersion,
           });
         } catch (e) {
           const err = addContext(e as Error, ctx);
           errors.push(
-            new LibcniError(`failed to GC plugin ${plugin.network.type}: ${err.message}`, { cause: err, context: ctx }),
+            new LibcniError(`failed to GC plugin ${plugin.network.type}: ${err.message}`, {
+              cause: err,
+              context: ctx,
+            }),
           );
         }
       }
     }
     if (errors.length === 1) throw errors[0] as Error;
-    if (errors.length > 1) throw new AggregateLibcniError(errors, { context: { command: 'GC', network: list.name } });
+    if (errors.length > 1)
+      throw new AggregateLibcniError(errors, { context: { command: 'GC', network: list.name } });
   }
 
   /**
@@ -422,13 +566,19 @@ export class CNIConfig {
    * thrown as the plugin's own error, so `code` 50/51 can be read from it.
    */
   async getStatusNetworkList(list: NetworkConfigList, opts?: OperationOptions): Promise<void> {
+    return this.operation('STATUS', list.name, list.plugins, undefined, opts, (o) =>
+      this.statusList(list, o),
+    );
+  }
+
+  private async statusList(list: NetworkConfigList, opts: OperationOptions): Promise<void> {
     if (!safeGte(list.cniVersion, '1.1.0')) return;
     for (const plugin of list.plugins) {
       const ctx: ErrorContext = { command: 'STATUS', plugin: plugin.network.type, network: list.name };
       const pluginPath = await this.find(plugin.network, ctx);
       const stdin = buildStatusConfig(plugin, { name: list.name, cniVersion: list.cniVersion });
       try {
-        await execPluginWithoutResult(this.exec, pluginPath, stdin, this.env('STATUS', undefined, opts), {
+        await execPluginWithoutResult(this.runner, pluginPath, stdin, this.env('STATUS', undefined, opts), {
           ...this.execOptions('STATUS', opts, { ...ctx, pluginPath }),
           configVersion: list.cniVersion,
         });
@@ -444,7 +594,10 @@ export class CNIConfig {
   }
 
   /** The config bytes and runtime inputs cached for an attachment; undefined when none. */
-  async getNetworkListCachedConfig(list: NetworkConfigList, rt: RuntimeConf): Promise<CachedConfig | undefined> {
+  async getNetworkListCachedConfig(
+    list: NetworkConfigList,
+    rt: RuntimeConf,
+  ): Promise<CachedConfig | undefined> {
     return this.cachedConfig(list.name, rt);
   }
 
@@ -454,15 +607,21 @@ export class CNIConfig {
       case 'missing':
         return undefined;
       case 'corrupt':
-        throw new CacheError(`failed to unmarshal cached network ${JSON.stringify(network)} config: ${read.reason}`, {
-          path: read.path,
-          corrupt: true,
-        });
+        throw new CacheError(
+          `failed to unmarshal cached network ${JSON.stringify(network)} config: ${read.reason}`,
+          {
+            path: read.path,
+            corrupt: true,
+          },
+        );
       case 'legacy':
-        throw new CacheError(`read cached network ${JSON.stringify(network)} config has wrong kind: ${read.reason}`, {
-          path: read.path,
-          corrupt: true,
-        });
+        throw new CacheError(
+          `read cached network ${JSON.stringify(network)} config has wrong kind: ${read.reason}`,
+          {
+            path: read.path,
+            corrupt: true,
+          },
+        );
       case 'entry': {
         const e = read.entry;
         return {
@@ -484,9 +643,11 @@ export class CNIConfig {
   async addNetwork(net: PluginConfig, rt: RuntimeConf, opts?: OperationOptions): Promise<Result> {
     const name = net.network.name ?? '';
     const version = net.network.cniVersion ?? '';
-    const result = await this.addOne(name, version, net, undefined, rt, opts);
-    await this.cacheAdd(result, net.bytes, name, rt);
-    return result;
+    return this.operation('ADD', name, [net], rt, opts, async (o) => {
+      const result = await this.addOne(name, version, net, undefined, rt, o);
+      await this.cacheAdd(result, net.bytes, name, rt);
+      return result;
+    });
   }
 
   /** CHECK one plugin config with its cached result. */
@@ -494,22 +655,28 @@ export class CNIConfig {
     const name = net.network.name ?? '';
     const version = net.network.cniVersion ?? '';
     if (!greaterThanOrEqualTo(version, '0.4.0')) throw checkNotSupported(version);
-    let cached: Result | undefined;
-    try {
-      cached = await this.cachedResult(name, version, rt);
-    } catch (e) {
-      throw cachedResultError(e, name, rt);
-    }
-    await this.runWithoutResult('CHECK', name, version, net, cached, rt, opts);
+    return this.operation('CHECK', name, [net], rt, opts, async (o) => {
+      this.refuseUnsafePath('CHECK', name, rt);
+      let cached: Result | undefined;
+      try {
+        cached = await this.cachedResult(name, version, rt);
+      } catch (e) {
+        throw cachedResultError(e, name, rt);
+      }
+      await this.runWithoutResult('CHECK', name, version, net, cached, rt, o);
+    });
   }
 
   /** DEL one plugin config, then remove its cache entry. */
   async delNetwork(net: PluginConfig, rt: RuntimeConf, opts?: OperationOptions): Promise<void> {
     const name = net.network.name ?? '';
     const version = net.network.cniVersion ?? '';
-    const cached = await this.cachedResultForDel(name, version, rt);
-    await this.runWithoutResult('DEL', name, version, net, cached, rt, opts);
-    await this.removeCache(name, rt);
+    return this.operation('DEL', name, [net], rt, opts, async (o) => {
+      this.refuseUnsafePath('DEL', name, rt);
+      const cached = await this.cachedResultForDel(name, version, rt);
+      await this.runWithoutResult('DEL', name, version, net, cached, rt, o);
+      await this.removeCache(name, rt);
+    });
   }
 
   /** The cached result of a single-plugin attachment. */
@@ -554,7 +721,11 @@ export class CNIConfig {
     return enabledCapabilities(net.network);
   }
 
-  private async validatePlugin(type: string, version: string, opts: OperationOptions | undefined): Promise<void> {
+  private async validatePlugin(
+    type: string,
+    version: string,
+    opts: OperationOptions | undefined,
+  ): Promise<void> {
     const expected = version === '' ? '0.1.0' : version;
     const info = await this.getVersionInfo(type, opts);
     if (!info.supportedVersions.includes(expected)) {
@@ -568,13 +739,14 @@ export class CNIConfig {
   async getVersionInfo(pluginType: string, opts?: OperationOptions): Promise<PluginInfo> {
     const ctx: ErrorContext = { command: 'VERSION', plugin: pluginType };
     const pluginPath = await this.find({ type: pluginType }, ctx);
+    const trace = await resolveTraceContext(opts?.trace);
     try {
-      return await probeVersion(this.exec, pluginPath, {
+      return await probeVersion(this.runner, pluginPath, {
         signal: opts?.signal,
         timeoutMs: opts?.timeoutMs ?? this.options.timeoutMs,
         env: this.options.env,
         extraEnv: this.options.extraEnv,
-        trace: opts?.trace,
+        trace,
         context: { ...ctx, pluginPath },
       });
     } catch (e) {
@@ -587,7 +759,7 @@ function enabledCapabilities(conf: PluginConf): string[] {
   const caps = conf.capabilities;
   if (!caps || typeof caps !== 'object') return [];
   return Object.entries(caps)
-    .filter(([, on]) => on === true)
+    .filter(([, on]) => (on as unknown) === true)
     .map(([k]) => k);
 }
 
@@ -612,7 +784,10 @@ function resultOfCacheRead(read: CacheRead, cniVersion: string): Result | undefi
     case 'missing':
       return undefined;
     case 'corrupt':
-      throw new CacheError(`decoding version from network config: ${read.reason}`, { path: read.path, corrupt: true });
+      throw new CacheError(`decoding version from network config: ${read.reason}`, {
+        path: read.path,
+        corrupt: true,
+      });
     case 'legacy':
       raw = read.document;
       if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {

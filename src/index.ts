@@ -69,7 +69,13 @@ export {
 export { injectConf, capabilitiesOf } from './config/inject.ts';
 
 // Invocation seam.
-export { type Exec, DefaultExec, type DefaultExecOptions, type ExecOptions, type ExecOutput } from './invoke/exec.ts';
+export {
+  type Exec,
+  DefaultExec,
+  type DefaultExecOptions,
+  type ExecOptions,
+  type ExecOutput,
+} from './invoke/exec.ts';
 export { findInPath } from './invoke/find.ts';
 export { type EnvMode, type TraceContext, type CniCommand } from './invoke/env.ts';
 
@@ -97,3 +103,12 @@ export {
   type NetnsMechanism,
 } from './netns/netns.ts';
 export * from './runtime/manager.ts';
+
+// Observability: node:diagnostics_channel channels (no cost without subscribers).
+export {
+  CHANNELS,
+  type PluginCallMessage,
+  type OperationMessage,
+  type OperationCommand,
+  type CacheQuarantineMessage,
+} from './diagnostics.ts';

@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { goMarshal, goQuote } from '../json/go-json.ts';
 import { CacheError, type ErrorContext } from '../types/errors.ts';
+import { parseJsonLikeGo } from '../types/go-json-parse.ts';
 import { assertPathComponent } from '../types/validate.ts';
 
 /** The `kind` Go libcni stamps on every cache entry. */
@@ -18,6 +19,8 @@ export const DEFAULT_CACHE_DIR = '/var/lib/cni';
 /** Suffix given to a corrupt entry when it is moved aside. */
 export const CORRUPT_SUFFIX = '.corrupt';
 const TEMP_PREFIX = '.libcni-tmp-';
+/** A temp file older than this was left by a crashed writer (no write takes a minute): removed. */
+export const STALE_TEMP_MS = 60_000;
 
 /** Identifies one attachment: the cache file name is `<network>-<containerId>-<ifName>`. */
 export interface AttachmentKey {
@@ -84,7 +87,8 @@ function parseArgs(v: unknown): Array<[string, string]> | undefined {
   if (!Array.isArray(v)) return undefined;
   const out: Array<[string, string]> = [];
   for (const pair of v) {
-    if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'string') out.push([pair[0], pair[1]]);
+    if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'string')
+      out.push([pair[0], pair[1]]);
   }
   return out;
 }
@@ -94,13 +98,11 @@ function parseArgs(v: unknown): Array<[string, string]> | undefined {
  * writes its own records) is accepted too.
  */
 export function decodeCacheText(text: string, filePath: string): CacheRead {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    const reason = text.trim() === '' ? 'unexpected end of JSON input' : (e as Error).message;
-    return { kind: 'corrupt', path: filePath, reason };
-  }
+  // Go's decoder wording (`invalid character 'a' looking for beginning of value`): libcni's cache
+  // errors embed it and callers match on it.
+  const parsed = parseJsonLikeGo(text);
+  if (!parsed.ok) return { kind: 'corrupt', path: filePath, reason: parsed.reason };
+  const doc = parsed.value;
   if (!isObject(doc) || doc.kind !== CACHE_KIND_V1) {
     const kind = isObject(doc) ? doc.kind : undefined;
     return {
@@ -133,6 +135,8 @@ export class ResultCache {
   readonly resultsDir: string;
   /** fsync the file and the directory on every write (default true). */
   readonly durable: boolean;
+  /** When this instance last looked for temp files left by crashed writers (ms since epoch). */
+  private lastTempSweep = 0;
 
   constructor(dir: string = DEFAULT_CACHE_DIR, options?: { durable?: boolean }) {
     this.dir = dir;
@@ -173,7 +177,45 @@ export class ResultCache {
         context: contextOf(entry),
       });
     }
+    // A writer killed between creating its temp file and the rename leaves the temp file behind;
+    // look for such leftovers at most once a minute, so crashes cannot pile them up.
+    if (Date.now() - this.lastTempSweep >= STALE_TEMP_MS) {
+      this.lastTempSweep = Date.now();
+      await this.removeStaleTempFiles().catch(() => undefined);
+    }
     return file;
+  }
+
+  /**
+   * Remove temp files (`.libcni-tmp-*`) older than `maxAgeMs` from the results directory: what a
+   * writer killed mid-write leaves. Returns the paths removed. Done automatically by {@link write}
+   * (at most once a minute) and {@link listAttachments}.
+   */
+  async removeStaleTempFiles(maxAgeMs: number = STALE_TEMP_MS): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.resultsDir);
+    } catch {
+      return [];
+    }
+    return this.removeStale(names, maxAgeMs);
+  }
+
+  private async removeStale(names: readonly string[], maxAgeMs: number): Promise<string[]> {
+    const removed: string[] = [];
+    const cutoff = Date.now() - maxAgeMs;
+    for (const name of names) {
+      if (!name.startsWith(TEMP_PREFIX)) continue;
+      const file = path.join(this.resultsDir, name);
+      try {
+        if ((await fs.stat(file)).mtimeMs > cutoff) continue;
+        await fs.unlink(file);
+        removed.push(file);
+      } catch {
+        // Renamed or removed meanwhile: nothing to clean.
+      }
+    }
+    return removed;
   }
 
   /** Read one entry; a missing file is `{kind:'missing'}`, never an error. */
@@ -215,25 +257,45 @@ export class ResultCache {
    * blocks DEL nor is lost. Returns where it went, or undefined if it had already disappeared.
    */
   async quarantine(key: AttachmentKey): Promise<string | undefined> {
-    const file = this.pathFor(key);
-    for (let n = 0; n < 100; n++) {
-      const target = `${file}${CORRUPT_SUFFIX}${n === 0 ? '' : `.${n}`}`;
-      try {
-        await fs.link(file, target);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST') continue;
-        if (code === 'ENOENT') return undefined;
-        throw new CacheError(`failed to move corrupt cache file ${file} aside: ${(e as Error).message}`, {
-          cause: e,
-          path: file,
-          corrupt: true,
-        });
-      }
-      await fs.unlink(file).catch(() => undefined);
-      return target;
+    return quarantineFile(this.pathFor(key));
+  }
+
+  /**
+   * Move aside every entry of `containerId` that is not JSON (empty, truncated, garbage) or not a
+   * JSON object, as {@link quarantine} does; what a teardown calls last, so that an entry no DEL
+   * could read does not stay behind unnoticed. Returns what was moved (`movedTo` undefined when
+   * the file vanished meanwhile).
+   */
+  async quarantineCorrupt(
+    containerId: string,
+  ): Promise<Array<{ path: string; movedTo: string | undefined; reason: string }>> {
+    assertPathComponent('containerId', containerId);
+    let names: string[];
+    try {
+      names = (await fs.readdir(this.resultsDir)).sort();
+    } catch {
+      return [];
     }
-    throw new CacheError(`too many quarantined copies of ${file}`, { path: file, corrupt: true });
+    const out: Array<{ path: string; movedTo: string | undefined; reason: string }> = [];
+    for (const name of names) {
+      if (name.startsWith(TEMP_PREFIX) || name.includes(CORRUPT_SUFFIX)) continue;
+      const at = name.indexOf(`-${containerId}-`);
+      if (at <= 0 || at + containerId.length + 2 >= name.length) continue;
+      const file = path.join(this.resultsDir, name);
+      let text: string;
+      try {
+        text = await fs.readFile(file, 'utf8');
+      } catch {
+        continue;
+      }
+      const read = decodeCacheText(text, file);
+      let reason: string | undefined;
+      if (read.kind === 'corrupt') reason = read.reason;
+      else if (read.kind === 'legacy' && !isObject(read.document)) reason = 'not a JSON object';
+      if (reason === undefined) continue;
+      out.push({ path: file, movedTo: await quarantineFile(file), reason });
+    }
+    return out;
   }
 
   /**
@@ -252,6 +314,7 @@ export class ResultCache {
         path: this.resultsDir,
       });
     }
+    if (names.some((n) => n.startsWith(TEMP_PREFIX))) await this.removeStale(names, STALE_TEMP_MS);
     const out: NetworkAttachment[] = [];
     for (const name of names) {
       if (name.startsWith(TEMP_PREFIX) || name.includes(CORRUPT_SUFFIX)) continue;
@@ -316,4 +379,26 @@ async function atomicWrite(file: string, data: string, durable: boolean): Promis
       await d.close();
     }
   }
+}
+
+/** {@link ResultCache.quarantine} for a path. */
+async function quarantineFile(file: string): Promise<string | undefined> {
+  for (let n = 0; n < 100; n++) {
+    const target = `${file}${CORRUPT_SUFFIX}${n === 0 ? '' : `.${n}`}`;
+    try {
+      await fs.link(file, target);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue;
+      if (code === 'ENOENT') return undefined;
+      throw new CacheError(`failed to move corrupt cache file ${file} aside: ${(e as Error).message}`, {
+        cause: e,
+        path: file,
+        corrupt: true,
+      });
+    }
+    await fs.unlink(file).catch(() => undefined);
+    return target;
+  }
+  throw new CacheError(`too many quarantined copies of ${file}`, { path: file, corrupt: true });
 }

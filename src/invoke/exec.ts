@@ -20,7 +20,10 @@ export interface Exec {
     env: Record<string, string>,
     options?: ExecOptions,
   ): Promise<ExecOutput>;
-  /** Resolve a plugin `type` on the search path; rejects with `PluginNotFoundError`. */
+  /**
+   * Resolve a plugin `type` on the search path; rejects with `PluginNotFoundError`, or with
+   * `PluginSpawnError` (ENOEXEC) for a file that is neither ELF nor `#!` (see find.ts).
+   */
   findInPath(type: string, paths: readonly string[]): Promise<string>;
 }
 

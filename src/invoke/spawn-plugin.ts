@@ -65,7 +65,8 @@ export const EXEC_DEFAULTS = {
 /**
  * After the plugin exits, how long to wait for EOF on its pipes. Whatever it wrote is already in
  * the pipe and is read within a loop turn or two; EOF only fails to come when a grandchild holds
- * the pipe open, and then we stop waiting rather than hang like Go's `cmd.Wait`.
+ * the pipe open, and then we stop waiting rather than hang like Go's `cmd.Wait`. When the timer
+ * fires, one more I/O poll runs before we give up (see the 'exit' handler).
  */
 const EXIT_DRAIN_MS = 100;
 /** While killing, how often to check whether the process group is gone. */
@@ -336,8 +337,15 @@ function runOnce(
       }
       s.signal?.removeEventListener('abort', onAbort);
       drainTimer = setTimeout(() => {
-        destroyStreams();
-        finish();
+        // The timers phase runs before the I/O poll of a loop turn: if this process was starved
+        // for longer than the drain time (a loaded machine, many plugins at once), the plugin's
+        // output is still unread in the pipe when the timer fires. setImmediate runs after the
+        // next poll, which reads it. (Seen: a loopback ADD whose 393-byte result was in the
+        // socket, 140 ms after exit, reported as "unexpected end of JSON input".)
+        setImmediate(() => {
+          destroyStreams();
+          finish();
+        });
       }, EXIT_DRAIN_MS);
     });
     child.on('close', () => {

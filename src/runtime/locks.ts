@@ -11,7 +11,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { LockTimeoutError } from '../types/errors.ts';
+import { ErrorCode, LockTimeoutError, ValidationError } from '../types/errors.ts';
+import { assertPathComponent } from '../types/validate.ts';
 
 /** Releases a held lock. Calling it more than once is harmless. */
 export type Release = () => void;
@@ -230,11 +231,19 @@ async function processStartTime(pid: number): Promise<string | undefined> {
 
 let ownStartTime: Promise<string | undefined> | undefined;
 
+/**
+ * How long a lock file without a readable pid counts as held. The holder creates the file and then
+ * writes its pid, so another process can read it empty in between; taking that for abandoned would
+ * let both proceed. Only a holder that died in that instant leaves such a file for longer.
+ */
+const UNWRITTEN_LOCK_GRACE_MS = 5_000;
+
 /** Is the process that wrote `content` (`<pid> <starttime>`) still running? */
-async function holderAlive(content: string): Promise<boolean> {
+async function holderAlive(content: string, mtimeMs: number): Promise<boolean> {
   const [pidText, start] = content.trim().split(/\s+/);
   const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0) return false; // half-written or garbage: treat as abandoned
+  // Not written yet (or garbage): held while young, abandoned once old.
+  if (!Number.isInteger(pid) || pid <= 0) return Date.now() - mtimeMs < UNWRITTEN_LOCK_GRACE_MS;
   const now = await processStartTime(pid);
   if (now === undefined) return false;
   return start === undefined || start === now;
@@ -255,9 +264,22 @@ export class ContainerLockFile {
     this.dir = path.join(cacheDir, 'locks');
   }
 
-  /** The lock file of a container (the id is already validated: no `/`). */
+  /**
+   * The lock file of a container. Refuses (ValidationError, code 4), before anything touches the
+   * disk, an id that is not one path component or whose lock file name would exceed 255 bytes.
+   */
   fileFor(containerId: string): string {
-    return path.join(this.dir, `${containerId}.lock`);
+    assertPathComponent('containerId', containerId);
+    const name = `${containerId}.lock`;
+    if (Buffer.byteLength(name, 'utf8') > 255) {
+      throw new ValidationError(
+        'containerId',
+        ErrorCode.InvalidEnvironmentVariables,
+        'container ID too long for a lock file name',
+        `${Buffer.byteLength(containerId, 'utf8')} bytes, at most 250`,
+      );
+    }
+    return path.join(this.dir, name);
   }
 
   /** Take the lock, waiting for another process to release it. */
@@ -287,7 +309,7 @@ export class ContainerLockFile {
       }
       const holder = await readHolder(file);
       if (holder === undefined) continue; // released between our open and read
-      if (!(await holderAlive(holder.content))) {
+      if (!(await holderAlive(holder.content, holder.mtimeMs))) {
         await removeIfSame(file, holder.ino);
         continue;
       }
@@ -310,13 +332,15 @@ function once2(fn: () => Promise<unknown>): () => Promise<void> {
   };
 }
 
-async function readHolder(file: string): Promise<{ content: string; ino: number } | undefined> {
+async function readHolder(
+  file: string,
+): Promise<{ content: string; ino: number; mtimeMs: number } | undefined> {
   try {
     const handle = await fs.open(file, 'r');
     try {
       const st = await handle.stat();
       const content = await handle.readFile('utf8');
-      return { content, ino: st.ino };
+      return { content, ino: st.ino, mtimeMs: st.mtimeMs };
     } finally {
       await handle.close();
     }

@@ -77,6 +77,7 @@ export type {
   GcReport,
   NetworkStatus,
   ManagerStatus,
+  CacheQuarantineEvent,
   ConfigLoadedEvent,
   AttachedEvent,
   RollbackEvent,
@@ -143,6 +144,9 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
       timeoutMs: options.timeoutMs,
       env: options.env,
       extraEnv: options.extraEnv,
+      onCacheQuarantine: (info) => {
+        this.notify('cacheQuarantine', info);
+      },
     });
     if (options.lockFiles !== false) this.lockFile = new ContainerLockFile(this.cni.cacheDir);
   }
@@ -585,6 +589,14 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
         } catch (e) {
           errors.push(asError(e));
         }
+      }
+      // An entry no DEL could read (of a network no longer loaded, or under another interface name)
+      // would otherwise stay forever, invisible to listing: move it aside and say so.
+      try {
+        for (const q of await this.cni.cache.quarantineCorrupt(containerId))
+          this.notify('cacheQuarantine', q);
+      } catch (e) {
+        errors.push(asError(e));
       }
       if (errors.length > 0) {
         throw new AggregateLibcniError(errors, { context: { command: 'DEL', containerId } });

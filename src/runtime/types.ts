@@ -172,6 +172,16 @@ export interface RollbackEvent extends RollbackOutcome {
   cause: Error;
 }
 
+/** Payload of the `cacheQuarantine` event. */
+export interface CacheQuarantineEvent {
+  /** The cache file that could not be read. */
+  path: string;
+  /** Where it was moved (`<path>.corrupt`); undefined when it vanished or had to be removed instead. */
+  movedTo: string | undefined;
+  /** Why it could not be read (the JSON decoder's or the result schema's words). */
+  reason: string;
+}
+
 /** The events a {@link NetworkManager} emits, for the runtime's logs and metrics. */
 export interface NetworkManagerEvents {
   configLoaded: [ConfigLoadedEvent];
@@ -181,6 +191,11 @@ export interface NetworkManagerEvents {
   detached: [DetachedAttachment];
   rollback: [RollbackEvent];
   gc: [GcReport];
+  /**
+   * A corrupt cache entry (empty, truncated, not JSON, or a result that fails the schema) was moved
+   * aside: during a DEL, which then ran without prevResult, or at the end of a teardown.
+   */
+  cacheQuarantine: [CacheQuarantineEvent];
   /** The watcher failed; it keeps running. */
   watchError: [Error];
 }

@@ -42,7 +42,8 @@ export class ConfDirWatcher {
     if (this.watcher) return;
     // Loaded on first use: runtimes that never watch do not pay for chokidar at start-up.
     const { watch } = await import('chokidar');
-    if (this.watcher || this.closed) return;
+    // close() or a concurrent start() may have run while chokidar loaded.
+    if ((this.watcher as FSWatcher | undefined) !== undefined || this.closed) return;
     const w = watch(this.dir, { ignoreInitial: true, depth: 1, persistent: true });
     this.watcher = w;
     w.on('all', () => {

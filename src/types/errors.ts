@@ -487,3 +487,31 @@ export class CliUsageError extends LibcniError {
     this.command = command;
   }
 }
+
+/**
+ * The spawner helper process of `SpawnerExec` exited or broke its protocol. It is never thrown on
+ * its own: it is the `cause` of the error of each plugin call that was affected (a
+ * {@link PluginSpawnError} when the plugin never started, a {@link PluginError} when it was running
+ * and its process group had to be killed).
+ */
+export class SpawnerError extends LibcniError {
+  /** The helper's pid, when it had started. */
+  readonly pid: number | undefined;
+  /** Its exit status, or null when it was killed by a signal or never started. */
+  readonly exitCode: number | null;
+  /** The signal that ended it, if any. */
+  readonly signal: string | null;
+  /** The end of what it wrote on stderr (bounded). */
+  readonly stderr: string;
+  constructor(
+    message: string,
+    info: { pid: number | undefined; exitCode: number | null; signal: string | null; stderr: string },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.pid = info.pid;
+    this.exitCode = info.exitCode;
+    this.signal = info.signal;
+    this.stderr = info.stderr;
+  }
+}

@@ -102,7 +102,11 @@ describe('golden cache files from Go libcni', () => {
         const target = path.join(root, 'cache', meta.cachePath);
         await fs.mkdir(path.dirname(target), { recursive: true });
         await fs.copyFile(path.join(dir, goFile), target);
-        const cni = new CNIConfig({ path: ['/golden/bin'], cacheDir: path.join(root, 'cache'), exec: new ReplayExec(Buffer.from('{}')) });
+        const cni = new CNIConfig({
+          path: ['/golden/bin'],
+          cacheDir: path.join(root, 'cache'),
+          exec: new ReplayExec(Buffer.from('{}')),
+        });
         const cached = await cni.getNetworkListCachedResult(list, rt);
         assert.ok(cached, 'a cached result');
         assert.equal(cached.cniVersion, list.cniVersion);
@@ -112,8 +116,10 @@ describe('golden cache files from Go libcni', () => {
         assert.deepEqual(config.rt.args, rt.args);
         const attachments = await cni.getCachedAttachments(rt.containerId);
         assert.equal(attachments.length, 1);
-        assert.equal(attachments[0]?.network, meta.network);
-        assert.equal(attachments[0]?.ifName, rt.ifName);
+        const [attachment] = attachments;
+        assert.ok(attachment);
+        assert.equal(attachment.network, meta.network);
+        assert.equal(attachment.ifName, rt.ifName);
       });
     }
   }

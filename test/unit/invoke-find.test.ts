@@ -21,10 +21,10 @@ describe('findInPath', () => {
     await writeFile(path.join(b, 'bridge'), '#!/bin/sh\n', { mode: 0o755 });
     await writeFile(path.join(a, 'bridge'), '#!/bin/sh\n', { mode: 0o755 });
     // Not executable: found anyway, as in Go (the spawn reports EACCES later).
-    await writeFile(path.join(b, 'noexec'), 'x', { mode: 0o644 });
+    await writeFile(path.join(b, 'noexec'), '#!/bin/sh\n', { mode: 0o644 });
     // A directory with the plugin's name is skipped, the file in the next dir wins.
     await mkdir(path.join(a, 'host-local'));
-    await writeFile(path.join(b, 'host-local'), 'x');
+    await writeFile(path.join(b, 'host-local'), '#!/bin/sh\n');
     await symlink(path.join(b, 'bridge'), path.join(a, 'linked'));
     await symlink(path.join(root, 'missing'), path.join(a, 'dangling'));
   });
