@@ -77,6 +77,7 @@ export {
   type ExecOutput,
 } from './invoke/exec.ts';
 export { findInPath } from './invoke/find.ts';
+export { SpawnerExec, type SpawnerExecOptions, type SpawnerHelperExit } from './invoke/spawner.ts';
 export { type EnvMode, type TraceContext, type CniCommand } from './invoke/env.ts';
 
 // Operations and cache.
@@ -89,7 +90,7 @@ export {
   type GCAttachment,
   type CachedConfig,
 } from './cni.ts';
-export { DEFAULT_CACHE_DIR, CACHE_KIND_V1, type NetworkAttachment } from './cache/cache.ts';
+export { DEFAULT_CACHE_DIR, CACHE_KIND_V1, type CacheSync, type NetworkAttachment } from './cache/cache.ts';
 
 // Network namespaces and the runtime layer.
 export {

@@ -22,6 +22,18 @@ const TEMP_PREFIX = '.libcni-tmp-';
 /** A temp file older than this was left by a crashed writer (no write takes a minute): removed. */
 export const STALE_TEMP_MS = 60_000;
 
+/**
+ * What a cache write flushes before it returns. The rename makes every write atomic whatever this
+ * is (readers and crashed processes see the old entry or the new one); the flush decides what a
+ * power loss can undo:
+ * - `'file'` (default): the entry's bytes are on disk before the rename, so after a power loss the
+ *   file is the old or the new entry, never empty. The rename itself may be lost (the old entry
+ *   comes back). One fsync per write.
+ * - `'full'`: also fsync the directory, so the rename survives a power loss. One more open + fsync.
+ * - `'none'`: no fsync (tests, or a cache on tmpfs such as `/run`).
+ */
+export type CacheSync = 'none' | 'file' | 'full';
+
 /** Identifies one attachment: the cache file name is `<network>-<containerId>-<ifName>`. */
 export interface AttachmentKey {
   network: string;
@@ -133,15 +145,17 @@ export class ResultCache {
   /** The cache root; entries live in `<dir>/results`. */
   readonly dir: string;
   readonly resultsDir: string;
-  /** fsync the file and the directory on every write (default true). */
-  readonly durable: boolean;
+  /** What each write flushes to disk before returning (see {@link CacheSync}). */
+  readonly sync: CacheSync;
   /** When this instance last looked for temp files left by crashed writers (ms since epoch). */
   private lastTempSweep = 0;
+  /** The results directory was created (or found) by this instance; mkdir is not repeated per write. */
+  private dirReady = false;
 
-  constructor(dir: string = DEFAULT_CACHE_DIR, options?: { durable?: boolean }) {
+  constructor(dir: string = DEFAULT_CACHE_DIR, options?: { sync?: CacheSync }) {
     this.dir = dir;
     this.resultsDir = path.join(dir, 'results');
-    this.durable = options?.durable ?? true;
+    this.sync = options?.sync ?? 'file';
   }
 
   /**
@@ -168,8 +182,15 @@ export class ResultCache {
     const file = this.pathFor(entry);
     const bytes = encodeCacheEntry(entry);
     try {
-      await fs.mkdir(this.resultsDir, { recursive: true, mode: 0o700 });
-      await atomicWrite(file, bytes, this.durable);
+      if (!this.dirReady) await this.makeResultsDir();
+      try {
+        await atomicWrite(file, bytes, this.sync);
+      } catch (e) {
+        // Someone removed the directory since (a test, an operator clearing the cache): once more.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        await this.makeResultsDir();
+        await atomicWrite(file, bytes, this.sync);
+      }
     } catch (e) {
       throw new CacheError(`failed to write cache file ${file}: ${(e as Error).message}`, {
         cause: e,
@@ -184,6 +205,11 @@ export class ResultCache {
       await this.removeStaleTempFiles().catch(() => undefined);
     }
     return file;
+  }
+
+  private async makeResultsDir(): Promise<void> {
+    await fs.mkdir(this.resultsDir, { recursive: true, mode: 0o700 });
+    this.dirReady = true;
   }
 
   /**
@@ -352,13 +378,13 @@ function contextOf(key: Partial<AttachmentKey>): ErrorContext {
 }
 
 /** Write `data` to `file` via a temp file in the same directory (rename is atomic only within one fs). */
-async function atomicWrite(file: string, data: string, durable: boolean): Promise<void> {
+async function atomicWrite(file: string, data: string, sync: CacheSync): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
   const handle = await fs.open(tmp, 'wx', 0o600);
   try {
     await handle.writeFile(data);
-    if (durable) await handle.sync();
+    if (sync !== 'none') await handle.sync();
   } catch (e) {
     await handle.close().catch(() => undefined);
     await fs.unlink(tmp).catch(() => undefined);
@@ -371,7 +397,7 @@ async function atomicWrite(file: string, data: string, durable: boolean): Promis
     await fs.unlink(tmp).catch(() => undefined);
     throw e;
   }
-  if (durable) {
+  if (sync === 'full') {
     const d = await fs.open(dir, 'r');
     try {
       await d.sync();

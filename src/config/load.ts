@@ -59,13 +59,30 @@ function goExt(name: string): string {
   return dot < 0 ? '' : name.slice(dot);
 }
 
-/** Names of the directory's entries that may be config files, or `undefined` if it does not exist. */
-async function listDir(dir: string): Promise<string[] | undefined> {
+/** What one `readdir` of a config directory tells. */
+interface DirListing {
+  /** Entries that may be config files. */
+  files: string[];
+  /**
+   * Entries that may be directories (directories and symlinks): the only names for which a
+   * `<dir>/<network>/` plugin subdirectory can exist, so the loader need not look for the others.
+   */
+  maybeDirs: Set<string>;
+}
+
+/** List a config directory once, or `undefined` if it does not exist. */
+async function listDir(dir: string): Promise<DirListing | undefined> {
   try {
     const entries = await readdir(dir, { withFileTypes: true });
     // Go skips only directories. We also skip FIFOs, sockets and devices: reading a FIFO would
     // hang the loader. Symlinks are kept and resolved when read, as in Go.
-    return entries.filter((d) => d.isFile() || d.isSymbolicLink()).map((d) => d.name);
+    const files: string[] = [];
+    const maybeDirs = new Set<string>();
+    for (const d of entries) {
+      if (d.isFile() || d.isSymbolicLink()) files.push(d.name);
+      if (d.isDirectory() || d.isSymbolicLink()) maybeDirs.add(d.name);
+    }
+    return { files, maybeDirs };
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return undefined;
     if (errnoCode(e) === 'ENOTDIR') throw new ConfigError(`readdirent ${dir}: not a directory`, { cause: e });
@@ -79,12 +96,43 @@ async function listDir(dir: string): Promise<string[] | undefined> {
  * Subdirectories are not searched.
  */
 export async function confFiles(dir: string, extensions: readonly string[]): Promise<string[]> {
-  const names = await listDir(dir);
-  if (!names) return [];
-  return names
+  return filesOf(dir, await listDir(dir), extensions);
+}
+
+function filesOf(dir: string, listing: DirListing | undefined, extensions: readonly string[]): string[] {
+  if (!listing) return [];
+  return listing.files
     .filter((n) => extensions.includes(goExt(n)))
     .sort(compareUtf8)
     .map((n) => path.join(dir, n));
+}
+
+/** A file read by {@link readInOrder}: its bytes, undefined if it vanished, or the read error. */
+type ReadOutcome = { file: string; bytes: Uint8Array | undefined } | { file: string; error: unknown };
+
+/**
+ * Read `files` in order while keeping up to `window` reads in flight: awaiting one read after
+ * another costs a thread-pool round trip per file (a directory of 1000 lists took ~230 ms that way).
+ * Errors are delivered in order, as values, so a lookup that stops early leaves no rejection behind.
+ */
+async function* readInOrder(files: readonly string[], window = 16): AsyncGenerator<ReadOutcome> {
+  const inFlight: Array<Promise<ReadOutcome>> = [];
+  let next = 0;
+  const startOne = (): void => {
+    const file = files[next++] as string;
+    inFlight.push(
+      readConfigFile(file, true).then(
+        (bytes) => ({ file, bytes }),
+        (error: unknown) => ({ file, error }),
+      ),
+    );
+  };
+  while (next < files.length && inFlight.length < window) startOne();
+  while (inFlight.length > 0) {
+    const outcome = await (inFlight.shift() as Promise<ReadOutcome>);
+    if (next < files.length) startOne();
+    yield outcome;
+  }
 }
 
 /** Read a config file; `undefined` when it vanished since the directory was listed. */
@@ -130,9 +178,17 @@ export async function networkConfFromFile(file: string): Promise<NetworkConfigLi
   return networkConfFromFileBytes(file, bytes as Uint8Array);
 }
 
-async function networkConfFromFileBytes(file: string, bytes: Uint8Array): Promise<NetworkConfigList> {
+/**
+ * `maybeDirs`, when the caller listed the directory, names the entries that can be a plugin
+ * subdirectory; a list whose name is not among them has none, and no `readdir` is spent on it.
+ */
+async function networkConfFromFileBytes(
+  file: string,
+  bytes: Uint8Array,
+  maybeDirs?: ReadonlySet<string>,
+): Promise<NetworkConfigList> {
   const list = networkConfFromBytes(bytes, { file });
-  if (!list.loadOnlyInlinedPlugins) {
+  if (!list.loadOnlyInlinedPlugins && (maybeDirs === undefined || maybeDirs.has(list.name))) {
     list.plugins.push(...(await networkPluginConfsFromFiles(path.dirname(file), list.name)));
   }
   if (list.plugins.length === 0) throw new ConfigError('no plugin configs found', { file });
@@ -154,10 +210,10 @@ export async function confFromFile(file: string): Promise<PluginConfig> {
 export async function loadConf(dir: string, name: string): Promise<PluginConfig> {
   const files = await confFiles(dir, ['.conf', '.json']);
   if (files.length === 0) throw new NoConfigsFoundError(dir);
-  for (const file of files) {
-    const bytes = await readConfigFile(file, true);
-    if (!bytes) continue;
-    const conf = pluginConfFromBytes(bytes, { file });
+  for await (const read of readInOrder(files)) {
+    if ('error' in read) throw read.error;
+    if (!read.bytes) continue;
+    const conf = pluginConfFromBytes(read.bytes, { file: read.file });
     if ((conf.network.name ?? '') === name) return conf;
   }
   throw new NotFoundError(dir, name);
@@ -204,11 +260,12 @@ export function confListFromConf(conf: PluginConfig): NetworkConfigList {
  * (`no net configuration with name "<name>" in <dir>`) when no file defines `name`.
  */
 export async function loadNetworkConf(dir: string, name: string): Promise<NetworkConfigList> {
-  const files = await confFiles(dir, ['.conflist']);
-  for (const file of files) {
-    const bytes = await readConfigFile(file, true);
-    if (!bytes) continue;
-    const list = await networkConfFromFileBytes(file, bytes);
+  const listing = await listDir(dir);
+  const files = filesOf(dir, listing, ['.conflist']);
+  for await (const read of readInOrder(files)) {
+    if ('error' in read) throw read.error;
+    if (!read.bytes) continue;
+    const list = await networkConfFromFileBytes(read.file, read.bytes, listing?.maybeDirs);
     if (list.name === name) return list;
   }
   let single: PluginConfig;
@@ -267,15 +324,15 @@ export async function loadNetworkConfDir(
   opts?: LoadNetworkConfDirOptions,
 ): Promise<NetworkConfDir> {
   const result: NetworkConfDir = { networks: [], errors: [] };
-  let lists: string[];
-  let legacy: string[];
+  let listing: DirListing | undefined;
   try {
-    lists = await confFiles(dir, ['.conflist']);
-    legacy = (opts?.includeLegacy ?? true) ? await confFiles(dir, ['.conf', '.json']) : [];
+    listing = await listDir(dir);
   } catch (e) {
     result.errors.push({ file: dir, error: asConfigError(e, dir) });
     return result;
   }
+  const lists = filesOf(dir, listing, ['.conflist']);
+  const legacy = (opts?.includeLegacy ?? true) ? filesOf(dir, listing, ['.conf', '.json']) : [];
   const firstFile = new Map<string, string>();
   const add = (file: string, list: NetworkConfigList): void => {
     const first = firstFile.get(list.name);
@@ -286,20 +343,21 @@ export async function loadNetworkConfDir(
     firstFile.set(list.name, file);
     result.networks.push({ file, list });
   };
-  for (const file of lists) {
+  for await (const read of readInOrder(lists)) {
     try {
-      const bytes = await readConfigFile(file, true);
-      if (bytes) add(file, await networkConfFromFileBytes(file, bytes));
+      if ('error' in read) throw read.error;
+      if (read.bytes)
+        add(read.file, await networkConfFromFileBytes(read.file, read.bytes, listing?.maybeDirs));
     } catch (e) {
-      result.errors.push({ file, error: asConfigError(e, file) });
+      result.errors.push({ file: read.file, error: asConfigError(e, read.file) });
     }
   }
-  for (const file of legacy) {
+  for await (const read of readInOrder(legacy)) {
     try {
-      const bytes = await readConfigFile(file, true);
-      if (bytes) add(file, confListFromConf(pluginConfFromBytes(bytes, { file })));
+      if ('error' in read) throw read.error;
+      if (read.bytes) add(read.file, confListFromConf(pluginConfFromBytes(read.bytes, { file: read.file })));
     } catch (e) {
-      result.errors.push({ file, error: asConfigError(e, file) });
+      result.errors.push({ file: read.file, error: asConfigError(e, read.file) });
     }
   }
   return result;

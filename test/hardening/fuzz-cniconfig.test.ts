@@ -92,7 +92,7 @@ const argPart = fc.oneof(
 );
 
 test('CNIConfig with fuzzed names: typed errors only, and files only in <cacheDir>/results', async (t) => {
-  const cni = new CNIConfig({ path: [pluginDir], cacheDir, exec, durableCache: false });
+  const cni = new CNIConfig({ path: [pluginDir], cacheDir, exec, cacheSync: 'none' });
   let added = 0;
   await fc.assert(
     fc.asyncProperty(

@@ -56,8 +56,8 @@ export async function makeCniFixture(
   return {
     plugins: dir,
     cacheDir,
-    // durableCache off: fsync buys nothing in a temp dir and costs time on a shared machine.
-    cni: new CNIConfig({ path: [dir.dir], cacheDir, timeoutMs: options?.timeoutMs, durableCache: false }),
+    // cacheSync 'none': fsync buys nothing in a temp dir and costs time on a shared machine.
+    cni: new CNIConfig({ path: [dir.dir], cacheDir, timeoutMs: options?.timeoutMs, cacheSync: 'none' }),
     cacheFile,
     async writeCache(network, rt, text) {
       const file = cacheFile(network, rt);

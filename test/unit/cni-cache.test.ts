@@ -207,7 +207,7 @@ describe('corrupt entries met by DEL are moved aside (ours)', { concurrency: tru
     const cni = new CNIConfig({
       path: [f.plugins.dir],
       cacheDir: f.cacheDir,
-      durableCache: false,
+      cacheSync: 'none',
       onCacheQuarantine: (info) => moved.push(info),
     });
     const net = pluginConfFromBytes(PLUGIN_CONFIG);

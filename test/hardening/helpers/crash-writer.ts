@@ -13,7 +13,7 @@ import { encodeCacheEntry, ResultCache } from '../../../src/cache/cache.ts';
 import { crashEntries } from './crash-entries.ts';
 
 const [cacheDir, mode] = process.argv.slice(2) as [string, string];
-const cache = new ResultCache(cacheDir, { durable: true });
+const cache = new ResultCache(cacheDir, { sync: 'full' });
 const entries = crashEntries();
 const texts = entries.map(encodeCacheEntry);
 
