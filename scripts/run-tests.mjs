@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { restoreHostState, saveHostState } from './host-state.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
@@ -27,8 +28,10 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`run-tests: node ${process.version}, ${files.length} files`);
+const hostState = saveHostState();
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
   cwd: root,
   stdio: 'inherit',
 });
+for (const note of restoreHostState(hostState)) console.log(`run-tests: ${note}`);
 process.exit(r.status ?? 1);
