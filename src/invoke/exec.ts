@@ -52,17 +52,25 @@ export class DefaultExec implements Exec {
     options?: ExecOptions,
   ): Promise<ExecOutput> {
     const out = await spawnPlugin(pluginPath, stdin, env, options);
-    if (this.#onStderr !== undefined && out.stderr.length > 0) {
-      try {
-        this.#onStderr(pluginPath, out.stderr);
-      } catch {
-        // A failing logger must not fail a plugin call that succeeded.
-      }
-    }
+    reportStderr(this.#onStderr, pluginPath, out.stderr);
     return out;
   }
 
   findInPath(type: string, paths: readonly string[]): Promise<string> {
     return findInPath(type, paths);
+  }
+}
+
+/** Hand a successful call's stderr to the caller's logger; a failing logger must not fail the call. */
+export function reportStderr(
+  onStderr: ((pluginPath: string, text: string) => void) | undefined,
+  pluginPath: string,
+  stderr: string,
+): void {
+  if (onStderr === undefined || stderr.length === 0) return;
+  try {
+    onStderr(pluginPath, stderr);
+  } catch {
+    // Logging is best effort.
   }
 }

@@ -35,7 +35,7 @@ import {
   PluginTimeoutError,
   SpawnerError,
 } from '../types/errors.ts';
-import type { Exec } from './exec.ts';
+import { type Exec, reportStderr } from './exec.ts';
 import { findInPath } from './find.ts';
 import { groupHasLiveMembers, signalGroup } from './process-group.ts';
 import type { ExecOptions, ExecOutput } from './spawn-plugin.ts';
@@ -331,13 +331,7 @@ export class SpawnerExec implements Exec {
       signal?.addEventListener('abort', call.onAbort, { once: true });
       this.#dispatch(call);
     }).then((out) => {
-      if (this.#onStderr !== undefined && out.stderr.length > 0) {
-        try {
-          this.#onStderr(pluginPath, out.stderr);
-        } catch {
-          // A failing logger must not fail a plugin call that succeeded.
-        }
-      }
+      reportStderr(this.#onStderr, pluginPath, out.stderr);
       return out;
     });
   }

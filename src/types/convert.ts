@@ -58,7 +58,11 @@ function isEmptyDNS(dns: DNS): boolean {
   return Object.keys(dns).length === 0;
 }
 
-function copyRoute(r: Route): Route {
+/**
+ * A route with Go's omitempty rules applied: mtu/advmss/priority left out when 0, table/scope
+ * (pointers in Go) kept when 0 and left out only when absent.
+ */
+export function copyRoute(r: Route): Route {
   const out: Route = { dst: r.dst };
   if (r.gw !== undefined) out.gw = r.gw;
   if (r.mtu) out.mtu = r.mtu;

@@ -16,6 +16,7 @@
 
 import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
+import { copyRoute } from './convert.ts';
 import { canonicalCIDR, canonicalIP } from './ip.ts';
 import type {
   DNS,
@@ -148,17 +149,7 @@ function buildSchemas(zod: ZodModule): ResultSchemas {
 
   const route = struct(
     { dst: cidr, gw: ip, mtu: int, advmss: int, priority: int, table: int, scope: int },
-    (r): Route => {
-      const out: Route = { dst: r.dst };
-      if (r.gw !== undefined) out.gw = r.gw;
-      if (r.mtu) out.mtu = r.mtu;
-      if (r.advmss) out.advmss = r.advmss;
-      if (r.priority) out.priority = r.priority;
-      // table and scope are pointers in Go: 0 is a value, only absence is omitted.
-      if (r.table !== undefined) out.table = r.table;
-      if (r.scope !== undefined) out.scope = r.scope;
-      return out;
-    },
+    (r): Route => copyRoute(r),
   );
   const routes = z.array(route).optional();
 
