@@ -135,6 +135,26 @@ describe('NetworkManager under concurrency with bridge + host-local + loopback',
         ],
       }),
     );
+    // A Linux bridge without an address of its own takes the lowest MAC among its ports, so it
+    // changes while other containers join and leave; the bridge plugin's CHECK compares it with the
+    // MAC cached at ADD and then fails ("Bridge interface ... Mac doesn't match"). Runtimes pin the
+    // bridge address; so does this test: create the bridge first, with a fixed address.
+    const mac = `02:00:${[
+      (process.pid >> 24) & 255,
+      (process.pid >> 16) & 255,
+      (process.pid >> 8) & 255,
+      process.pid & 255,
+    ]
+      .map((b) => b.toString(16).padStart(2, '0'))
+      .join(':')}`;
+    for (const args of [
+      ['link', 'add', BRIDGE, 'type', 'bridge'],
+      ['link', 'set', BRIDGE, 'address', mac],
+      ['link', 'set', BRIDGE, 'up'],
+    ]) {
+      const r = sh(['ip', ...args]);
+      assert.equal(r.status, 0, `ip ${args.join(' ')}: ${r.stderr}`);
+    }
     for (let i = 0; i < CONTAINERS; i++) namespaces.push(await createNetns(`lch-${process.pid}-${i}`));
     const m = new NetworkManager({
       confDir,
