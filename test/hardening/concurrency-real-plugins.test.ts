@@ -23,6 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CHANNELS, type OperationMessage } from '../../src/diagnostics.ts';
 import { createNetns, deleteNetns, type NetnsHandle } from '../../src/netns/netns.ts';
 import { NetworkManager } from '../../src/runtime/manager.ts';
+import { ipv4AddrsIn, sh } from '../helpers/host.ts';
 
 const PLUGIN_DIR = '/usr/lib/cni';
 const CONTAINERS = 50;
@@ -43,28 +44,6 @@ if (skipReason) console.warn(`\n*** hardening concurrency test (real plugins) SK
 
 const BRIDGE = `lch${process.pid % 10000}`;
 const NETWORK = 'lchnet';
-
-function sh(argv: string[]): { status: number | null; stdout: string; stderr: string } {
-  const [cmd, ...args] = argv;
-  const r = spawnSync(cmd as string, args, { encoding: 'utf8', timeout: 15_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** IPv4 addresses per interface in a namespace. */
-function addrsIn(ns: string): Record<string, string[]> {
-  const r = sh(['ip', '-n', ns, '-j', 'addr', 'show']);
-  assert.equal(r.status, 0, r.stderr);
-  const out: Record<string, string[]> = {};
-  for (const l of JSON.parse(r.stdout) as Array<{
-    ifname: string;
-    addr_info?: Array<{ family: string; local: string; prefixlen: number }>;
-  }>) {
-    out[l.ifname] = (l.addr_info ?? [])
-      .filter((a) => a.family === 'inet')
-      .map((a) => `${a.local}/${a.prefixlen}`);
-  }
-  return out;
-}
 
 function bridgePorts(): string[] {
   const r = sh(['ip', '-j', 'link', 'show', 'master', BRIDGE]);
@@ -242,7 +221,7 @@ describe('NetworkManager under concurrency with bridge + host-local + loopback',
             assert.deepEqual(cached, part.result, 'the result is what the cache holds');
             const address = res.interfaces[part.ifName]?.ips[0]?.address;
             assert.ok(address !== undefined && address.startsWith('10.201.'), String(address));
-            assert.deepEqual(addrsIn(ns.name)[part.ifName], [address], 'and what the namespace shows');
+            assert.deepEqual(ipv4AddrsIn(ns.name)[part.ifName], [address], 'and what the namespace shows');
             const lease = await fs.readFile(
               path.join(ipamDir, NETWORK, address.split('/')[0] as string),
               'utf8',
@@ -257,7 +236,7 @@ describe('NetworkManager under concurrency with bridge + host-local + loopback',
               false,
               'lease released',
             );
-            assert.deepEqual(Object.keys(addrsIn(ns.name)), ['lo'], 'only lo left in the namespace');
+            assert.deepEqual(Object.keys(ipv4AddrsIn(ns.name)), ['lo'], 'only lo left in the namespace');
           },
         );
         await gc;
@@ -283,7 +262,7 @@ describe('NetworkManager under concurrency with bridge + host-local + loopback',
     );
     assert.deepEqual(leases, []);
     assert.deepEqual(bridgePorts(), []);
-    for (const ns of namespaces) assert.deepEqual(Object.keys(addrsIn(ns.name)), ['lo'], ns.name);
+    for (const ns of namespaces) assert.deepEqual(Object.keys(ipv4AddrsIn(ns.name)), ['lo'], ns.name);
     for (const ns of namespaces) await deleteNetns(ns.name);
     const mine = new Set(namespaces.map((ns) => ns.name));
     const left = sh(['ip', 'netns', 'list'])

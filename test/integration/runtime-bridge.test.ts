@@ -15,6 +15,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { createNetns, deleteNetns } from '../../src/netns/netns.ts';
 import { NetworkManager } from '../../src/runtime/manager.ts';
 import { SetupError } from '../../src/types/errors.ts';
+import { ipv4AddrsIn, sh } from '../helpers/host.ts';
 
 const PLUGIN_DIR = '/usr/lib/cni';
 const isRoot = process.getuid?.() === 0;
@@ -44,28 +45,6 @@ const nsNames = new Set<string>();
 let nsSeq = 0;
 let root = '';
 let ipForward: string | undefined;
-
-function sh(argv: string[]): { status: number | null; stdout: string; stderr: string } {
-  const [cmd, ...args] = argv;
-  const r = spawnSync(cmd as string, args, { encoding: 'utf8', timeout: 15_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Interfaces in a namespace with their IPv4 addresses, e.g. { lo: [...], eth0: ['10.1.2.3/24'] }. */
-function linksIn(ns: string): Record<string, string[]> {
-  const r = sh(['ip', '-n', ns, '-j', 'addr', 'show']);
-  assert.equal(r.status, 0, r.stderr);
-  const out: Record<string, string[]> = {};
-  for (const l of JSON.parse(r.stdout) as Array<{
-    ifname: string;
-    addr_info?: Array<{ family: string; local: string; prefixlen: number }>;
-  }>) {
-    out[l.ifname] = (l.addr_info ?? [])
-      .filter((a) => a.family === 'inet')
-      .map((a) => `${a.local}/${a.prefixlen}`);
-  }
-  return out;
-}
 
 /** Ports (veths) attached to a bridge on the host. */
 function bridgePorts(bridge: string): string[] {
@@ -180,7 +159,7 @@ describe('NetworkManager with bridge + host-local', { concurrency: false }, () =
     assert.match(String(b), new RegExp(`^${SUBNET.b.replace(/\./g, '\\.')}\\.\\d+/24$`));
     assert.equal(r.interfaces.eth0?.network, 'rta');
     assert.equal(r.interfaces.eth1?.network, 'rtb');
-    const links = linksIn(ns.name);
+    const links = ipv4AddrsIn(ns.name);
     assert.deepEqual(links.eth0, [a]);
     assert.deepEqual(links.eth1, [b]);
     for (const gw of [`${SUBNET.a}.1`, `${SUBNET.b}.1`]) {
@@ -190,7 +169,7 @@ describe('NetworkManager with bridge + host-local', { concurrency: false }, () =
     await manager.check('rt-two', ns.path);
     assert.deepEqual(await cacheFiles(), ['rta-rt-two-eth0', 'rtb-rt-two-eth1']);
     await manager.teardown('rt-two', ns.path);
-    assert.deepEqual(Object.keys(linksIn(ns.name)), ['lo']);
+    assert.deepEqual(Object.keys(ipv4AddrsIn(ns.name)), ['lo']);
     await assertClean();
     await deleteNetns(ns.name);
   });
@@ -211,7 +190,7 @@ describe('NetworkManager with bridge + host-local', { concurrency: false }, () =
     assert.ok(err instanceof SetupError, String(err));
     assert.equal(err.network, 'rtc');
     assert.equal(err.rollback.ok, true, err.rollback.errors.map((e) => e.message).join('; '));
-    assert.deepEqual(Object.keys(linksIn(ns.name)), ['lo']);
+    assert.deepEqual(Object.keys(ipv4AddrsIn(ns.name)), ['lo']);
     await assertClean();
     await deleteNetns(ns.name);
   });
@@ -229,7 +208,7 @@ describe('NetworkManager with bridge + host-local', { concurrency: false }, () =
     );
     const res = await manager.teardown('rt-noconf', ns.path);
     assert.deepEqual(res.detached.map((d) => `${d.network}:${d.source}`).sort(), ['rta:cache', 'rtb:cache']);
-    assert.deepEqual(Object.keys(linksIn(ns.name)), ['lo']);
+    assert.deepEqual(Object.keys(ipv4AddrsIn(ns.name)), ['lo']);
     await assertClean();
     await manager.teardown('rt-noconf', ns.path); // repeated teardown succeeds
     await deleteNetns(ns.name);
@@ -259,7 +238,7 @@ describe('NetworkManager with bridge + host-local', { concurrency: false }, () =
     assert.equal((await leases('rta')).length, 20);
     assert.equal(bridgePorts(BRIDGES.b).length, 20);
     namespaces.forEach((ns, i) => {
-      const links = linksIn(ns.name);
+      const links = ipv4AddrsIn(ns.name);
       assert.deepEqual(links.eth0, [results[i]?.interfaces.eth0?.ips[0]?.address]);
       assert.deepEqual(links.eth1, [results[i]?.interfaces.eth1?.ips[0]?.address]);
     });
@@ -286,8 +265,8 @@ describe('NetworkManager with bridge + host-local', { concurrency: false }, () =
       'rt-drop/rta/eth0',
       'rt-drop/rtb/eth1',
     ]);
-    assert.deepEqual(Object.keys(linksIn(drop.name)), ['lo']);
-    assert.deepEqual(linksIn(keep.name).eth0, [kept.interfaces.eth0?.ips[0]?.address]);
+    assert.deepEqual(Object.keys(ipv4AddrsIn(drop.name)), ['lo']);
+    assert.deepEqual(ipv4AddrsIn(keep.name).eth0, [kept.interfaces.eth0?.ips[0]?.address]);
     assert.deepEqual(await cacheFiles(), ['rta-rt-keep-eth0', 'rtb-rt-keep-eth1']);
     assert.equal((await leases('rta')).length, 1);
     await manager.teardown('rt-keep', keep.path);
