@@ -266,13 +266,7 @@ export class CNIConfig {
     rt: RuntimeConf,
     opts: OperationOptions | undefined,
   ): Promise<Result> {
-    const ctx: ErrorContext = {
-      command: 'ADD',
-      plugin: plugin.network.type,
-      network: name,
-      containerId: rt.containerId,
-      ifName: rt.ifName,
-    };
+    const ctx = attachmentContext('ADD', plugin, name, rt);
     const pluginPath = await this.find(plugin.network, ctx);
     try {
       validateContainerId(rt.containerId);
@@ -311,13 +305,7 @@ export class CNIConfig {
     rt: RuntimeConf,
     opts: OperationOptions | undefined,
   ): Promise<void> {
-    const ctx: ErrorContext = {
-      command,
-      plugin: plugin.network.type,
-      network: name,
-      containerId: rt.containerId,
-      ifName: rt.ifName,
-    };
+    const ctx = attachmentContext(command, plugin, name, rt);
     const pluginPath = await this.find(plugin.network, ctx);
     const stdin = buildRequestConfig(plugin, {
       name,
@@ -779,6 +767,16 @@ export class CNIConfig {
       throw addContext(e, ctx);
     }
   }
+}
+
+/** What an error about one plugin of one attachment should say about where it happened. */
+function attachmentContext(
+  command: Command,
+  plugin: PluginConfig,
+  network: string,
+  rt: RuntimeConf,
+): ErrorContext {
+  return { command, plugin: plugin.network.type, network, containerId: rt.containerId, ifName: rt.ifName };
 }
 
 function enabledCapabilities(conf: PluginConf): string[] {
