@@ -7,10 +7,11 @@
  * that does the bind mount, and a plain `spawn({timeout})` would neither kill it nor settle while it
  * holds the pipes.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcessByStdio, type StdioOptions, spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 
 /** Which Debian package ships each helper, so that "not found" can say what to install. */
 export const HELPER_PACKAGES = {
@@ -77,9 +78,15 @@ export async function findHelper(name: HelperName): Promise<string | undefined> 
 /**
  * Runs `file args...` and resolves with what happened; it never rejects. After `timeoutMs` the
  * helper's process group gets SIGKILL and the outcome is returned at once, without waiting for
- * pipes that a leftover grandchild might still hold.
+ * pipes that a leftover grandchild might still hold. `fd3`, when given, is handed to the helper as
+ * its descriptor 3 (so it can act on `/proc/self/fd/3` instead of on a path).
  */
-export function runHelper(file: string, args: readonly string[], timeoutMs: number): Promise<HelperOutcome> {
+export function runHelper(
+  file: string,
+  args: readonly string[],
+  timeoutMs: number,
+  fd3?: number,
+): Promise<HelperOutcome> {
   const argv = [file, ...args];
   return new Promise((resolve) => {
     let stdout = '';
@@ -98,7 +105,10 @@ export function runHelper(file: string, args: readonly string[], timeoutMs: numb
     };
 
     // detached: the helper leads its own process group, so the timeout can kill its children too.
-    const child = spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: HELPER_ENV });
+    const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...(fd3 === undefined ? [] : [fd3])];
+    const child = spawn(file, args, { detached: true, stdio, env: HELPER_ENV });
+    // Both are pipes, as stdio says; the type of a computed stdio array cannot show that.
+    const { stdout: out, stderr: err } = child as ChildProcessByStdio<null, Readable, Readable>;
     const timer = setTimeout(() => {
       if (child.pid !== undefined) {
         try {
@@ -110,12 +120,12 @@ export function runHelper(file: string, args: readonly string[], timeoutMs: numb
       finish(null, 'SIGKILL', true);
     }, timeoutMs);
 
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
+    out.setEncoding('utf8');
+    err.setEncoding('utf8');
+    out.on('data', (chunk: string) => {
       if (stdout.length < MAX_OUTPUT) stdout += chunk.slice(0, MAX_OUTPUT - stdout.length);
     });
-    child.stderr.on('data', (chunk: string) => {
+    err.on('data', (chunk: string) => {
       if (stderr.length < MAX_OUTPUT) stderr += chunk.slice(0, MAX_OUTPUT - stderr.length);
     });
     child.on('error', (err: NodeJS.ErrnoException) => {
