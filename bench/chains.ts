@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { CNIConfig, type RuntimeConf } from '../src/cni.ts';
-import type { NetworkConfigList } from '../src/config/parse.ts';
+import type { NetworkConfigList } from '../src/config/types.ts';
 import type { Exec } from '../src/invoke/exec.ts';
 import { type Row, versus } from './report.ts';
 import { bareSpawn, median, now, p99, pluginEnv, pool, sum } from './stats.ts';

@@ -12,7 +12,7 @@ import {
   ResultCache,
 } from './cache/cache.ts';
 import { buildGcConfig, buildRequestConfig, buildStatusConfig } from './config/inject.ts';
-import type { NetworkConfigList, PluginConfig, PluginConf } from './config/parse.ts';
+import type { NetworkConfigList, PluginConfig, PluginConf } from './config/types.ts';
 import {
   publishCacheQuarantine,
   resolveTraceContext,
@@ -34,7 +34,7 @@ import {
   ValidationError,
   VersionError,
   ErrorCode,
-} from './types/errors.ts';
+} from './core/errors.ts';
 import { normalizeResult, type Result } from './types/result.ts';
 import {
   assertPathComponent,

@@ -23,7 +23,7 @@ import { channel, type TracingChannel, tracingChannel } from 'node:diagnostics_c
 import { performance } from 'node:perf_hooks';
 import type { TraceContext } from './invoke/env.ts';
 import type { Exec, ExecOptions, ExecOutput } from './invoke/exec.ts';
-import { findCniError, PluginError } from './types/errors.ts';
+import { findCniError, PluginError } from './core/errors.ts';
 
 /** The channel names, for `diagnostics_channel.tracingChannel(name)` / `subscribe(name, fn)`. */
 export const CHANNELS = {

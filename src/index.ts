@@ -4,7 +4,7 @@
  */
 
 // Spec model: versions, results, conversion, errors, input validation.
-export * from './types/errors.ts';
+export * from './core/errors.ts';
 export {
   CURRENT_VERSION,
   SUPPORTED_VERSIONS,
@@ -44,15 +44,8 @@ export { convertResult } from './types/convert.ts';
 export { validateContainerId, validateNetworkName, validateInterfaceName } from './types/validate.ts';
 
 // Configuration.
-export {
-  type PluginConf,
-  type PluginConfig,
-  type NetworkConfigList,
-  type IpamConf,
-  type DnsConf,
-  pluginConfFromBytes,
-  networkConfFromBytes,
-} from './config/parse.ts';
+export type { PluginConf, PluginConfig, NetworkConfigList, IpamConf, DnsConf } from './config/types.ts';
+export { pluginConfFromBytes, networkConfFromBytes } from './config/parse.ts';
 export {
   confFiles,
   networkPluginConfsFromFiles,

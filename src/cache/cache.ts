@@ -7,9 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { goMarshal, goQuote } from '../json/go-json.ts';
-import { CacheError, type ErrorContext } from '../types/errors.ts';
-import { parseJsonLikeGo } from '../types/go-json-parse.ts';
+import { goMarshal, goQuote } from '../go/json-encode.ts';
+import { CacheError, type ErrorContext } from '../core/errors.ts';
+import { parseJsonLikeGo } from '../go/json-decode.ts';
+import { goFieldPicker } from '../go/struct.ts';
 import { assertPathComponent } from '../types/validate.ts';
 
 /** The `kind` Go libcni stamps on every cache entry. */
@@ -105,30 +106,40 @@ function parseArgs(v: unknown): Array<[string, string]> | undefined {
   return out;
 }
 
-/**
- * Decode a cache file's text. Go reads `containerId` case-insensitively, so `containerID` (as ocicni
- * writes its own records) is accepted too.
- */
+// Go's cachedInfo fields, matched as json.Unmarshal matches them (any case, last key wins), so
+// `containerID` (as ocicni writes its own records) is read too.
+const pickCacheFields = goFieldPicker([
+  'kind',
+  'containerId',
+  'config',
+  'ifName',
+  'networkName',
+  'netns',
+  'cniArgs',
+  'capabilityArgs',
+  'result',
+]);
+
+/** Decode a cache file's text. */
 export function decodeCacheText(text: string, filePath: string): CacheRead {
   // Go's decoder wording (`invalid character 'a' looking for beginning of value`): libcni's cache
   // errors embed it and callers match on it.
   const parsed = parseJsonLikeGo(text);
   if (!parsed.ok) return { kind: 'corrupt', path: filePath, reason: parsed.reason };
-  const doc = parsed.value;
+  const doc = pickCacheFields(parsed.value);
   if (!isObject(doc) || doc.kind !== CACHE_KIND_V1) {
     const kind = isObject(doc) ? doc.kind : undefined;
     return {
       kind: 'legacy',
       path: filePath,
-      document: doc,
+      document: parsed.value,
       reason: typeof kind === 'string' ? kind : '',
     };
   }
-  const containerId = typeof doc.containerId === 'string' ? doc.containerId : doc.containerID;
   let config = new Uint8Array();
   if (typeof doc.config === 'string') config = new Uint8Array(Buffer.from(doc.config, 'base64'));
   const entry: CacheEntry = {
-    containerId: typeof containerId === 'string' ? containerId : '',
+    containerId: typeof doc.containerId === 'string' ? doc.containerId : '',
     network: typeof doc.networkName === 'string' ? doc.networkName : '',
     ifName: typeof doc.ifName === 'string' ? doc.ifName : '',
     config,

@@ -4,7 +4,7 @@
  * malformed is a {@link CliUsageError}, raised before any command module is even loaded.
  */
 import { parseArgs } from 'node:util';
-import { CliUsageError } from '../types/errors.ts';
+import { CliUsageError } from '../core/errors.ts';
 import { COMMANDS, type CommandName, type CommandSpec, GROUPS, type OptionName } from './spec.ts';
 
 /** The options as given on the command line (undefined: not given). */

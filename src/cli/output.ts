@@ -2,7 +2,7 @@
  * How cnitool writes: results as Go's `json.MarshalIndent(result, "", "    ")` bytes (what Go's
  * cnitool prints), errors as one line on stderr or, with --json, as the spec's error object.
  */
-import { goMarshal } from '../json/go-json.ts';
+import { goMarshal } from '../go/json-encode.ts';
 import {
   CacheError,
   CliUsageError,
@@ -13,7 +13,7 @@ import {
   findCniError,
   ResultError,
   VersionError,
-} from '../types/errors.ts';
+} from '../core/errors.ts';
 
 /** Where a command writes. Tests pass string collectors; main.ts passes the process streams. */
 export interface CliIO {

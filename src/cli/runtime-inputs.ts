@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { ErrorCode, ValidationError } from '../types/errors.ts';
+import { ErrorCode, ValidationError } from '../core/errors.ts';
 import { validateContainerId, validateInterfaceName } from '../types/validate.ts';
 
 /** The environment as cnitool reads it. */

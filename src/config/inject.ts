@@ -5,10 +5,12 @@
  * replace existing ones in place or are appended; nothing is re-encoded through float64 and no
  * key is reordered. Injected values are encoded as Go encodes them (sorted keys, HTML escaping).
  */
-import { goMarshal, goQuote } from '../json/go-json.ts';
-import { JsonSyntaxError, scanJson, setMembers } from '../json/raw-json.ts';
-import { ConfigError } from '../types/errors.ts';
-import { type PluginConfig, pluginConfFromBytes } from './parse.ts';
+import { goMarshal, goQuote } from '../go/json-encode.ts';
+import { JsonSyntaxError } from '../core/errors.ts';
+import { scanJson, setMembers } from '../go/json-scan.ts';
+import { ConfigError } from '../core/errors.ts';
+import { pluginConfFromBytes } from './parse.ts';
+import type { PluginConfig } from './types.ts';
 import { jsonText, utf8Bytes } from './text.ts';
 
 type Update = readonly [key: string, valueJson: string | undefined];

@@ -8,31 +8,13 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { compareUtf8, goMarshal } from '../json/go-json.ts';
-import { scanJson } from '../json/raw-json.ts';
-import { ConfigError, DuplicateNetworkError, NoConfigsFoundError, NotFoundError } from '../types/errors.ts';
-import {
-  type NetworkConfigList,
-  networkConfFromBytes,
-  type PluginConfig,
-  pluginConfFromBytes,
-} from './parse.ts';
+import { goErrnoText } from '../go/process.ts';
+import { compareUtf8, goMarshal } from '../go/json-encode.ts';
+import { scanJson } from '../go/json-scan.ts';
+import { ConfigError, DuplicateNetworkError, NoConfigsFoundError, NotFoundError } from '../core/errors.ts';
+import { networkConfFromBytes, pluginConfFromBytes } from './parse.ts';
+import type { NetworkConfigList, PluginConfig } from './types.ts';
 import { jsonText } from './text.ts';
-
-/** Go's `syscall.Errno.Error()` texts for the errors file reads run into. */
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'not a directory',
-  ELOOP: 'too many levels of symbolic links',
-  EMFILE: 'too many open files',
-  ENFILE: 'too many open files in system',
-  ENAMETOOLONG: 'file name too long',
-  EIO: 'input/output error',
-  ENOMEM: 'cannot allocate memory',
-};
 
 interface NodeFsError extends Error {
   code?: string;
@@ -48,7 +30,7 @@ function goPathError(e: unknown, op: string, file: string): string {
   const err = e as NodeFsError;
   const code = err.code ?? '';
   // Node's own text is "ENOENT: no such file or directory, open '/x'"; keep its middle if unmapped.
-  const text = ERRNO_TEXT[code] ?? /^[A-Z0-9]+: (.*?), \w+/.exec(err.message)?.[1] ?? err.message;
+  const text = goErrnoText(code) ?? /^[A-Z0-9]+: (.*?), \w+/.exec(err.message)?.[1] ?? err.message;
   const syscall = err.syscall === 'read' || code === 'EISDIR' ? 'read' : op;
   return `${syscall} ${file}: ${text}`;
 }

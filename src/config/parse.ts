@@ -7,73 +7,13 @@
  * it had inside the list (`PluginConfig.bytes` is a slice of the file), and `network` is only a
  * parsed view for reading settings.
  */
-import { arrayElements, type JsonMember, type JsonSpan, objectMembers, scanJson } from '../json/raw-json.ts';
-import { ConfigError, JsonSyntaxError } from '../types/errors.ts';
-import { goQuoteString } from '../types/go-format.ts';
+import { arrayElements, type JsonMember, type JsonSpan, objectMembers, scanJson } from '../go/json-scan.ts';
+import { ConfigError, JsonSyntaxError } from '../core/errors.ts';
+import { goQuoteString } from '../go/quote.ts';
 import { decodePluginConf } from './plugin-conf-decode.ts';
+import type { NetworkConfigList, PluginConf, PluginConfig } from './types.ts';
 import { jsonText, ownBytes } from './text.ts';
 import { selectListVersion } from './version-select.ts';
-
-/** `ipam` of a plugin: `type` names the IPAM plugin; the rest is that plugin's settings. */
-export interface IpamConf {
-  type?: string;
-  [key: string]: unknown;
-}
-
-/** `dns` of a plugin (the spec's DNS type). */
-export interface DnsConf {
-  nameservers?: string[];
-  domain?: string;
-  search?: string[];
-  options?: string[];
-  [key: string]: unknown;
-}
-
-/** One entry of `cni.dev/valid-attachments` in a GC request. */
-export interface GcAttachmentConf {
-  containerID: string;
-  ifname: string;
-}
-
-/**
- * The parsed view of one plugin object. Known fields are decoded as Go decodes `types.PluginConf`
- * (case-insensitive keys, Go's type rules) and appear under their canonical names; every other key
- * is kept as `JSON.parse` gives it. Numbers in this view are float64: read exact values from
- * {@link PluginConfig.bytes}, which is what plugins receive.
- */
-export interface PluginConf {
-  /** The plugin executable's name; never empty in a parsed config. */
-  type: string;
-  name?: string;
-  cniVersion?: string;
-  /** Capabilities the plugin declares; only `true` ones receive `runtimeConfig` entries. */
-  capabilities?: Record<string, boolean>;
-  ipam?: IpamConf;
-  dns?: DnsConf;
-  prevResult?: Record<string, unknown>;
-  'cni.dev/valid-attachments'?: GcAttachmentConf[];
-  [key: string]: unknown;
-}
-
-/** One plugin of a network: its parsed view and the exact JSON it was read from. */
-export interface PluginConfig {
-  network: PluginConf;
-  /** The plugin object's JSON exactly as configured (a slice of the conflist, or a whole file). */
-  bytes: Uint8Array;
-}
-
-/** A network configuration list (a `.conflist`, or an up-converted legacy `.conf`/`.json`). */
-export interface NetworkConfigList {
-  name: string;
-  /** The selected spec version (see `cniVersions`); may be `""`. */
-  cniVersion: string;
-  disableCheck: boolean;
-  disableGC: boolean;
-  loadOnlyInlinedPlugins: boolean;
-  plugins: PluginConfig[];
-  /** The list's JSON exactly as read; this is what the attachment cache stores. */
-  bytes: Uint8Array;
-}
 
 /** What Go's `%T` prints for a value decoded from JSON into `interface{}`. */
 function goTypeName(value: unknown): string {

@@ -3,7 +3,7 @@
  * chosen part of the caller's environment (SPEC.md "Parameters"; Go's `invoke.Args.AsEnv`).
  */
 import path from 'node:path';
-import { ErrorCode, ValidationError } from '../types/errors.ts';
+import { ErrorCode, ValidationError } from '../core/errors.ts';
 
 /** The spec's commands. */
 export type CniCommand = 'ADD' | 'CHECK' | 'DEL' | 'GC' | 'STATUS' | 'VERSION';

@@ -4,8 +4,8 @@
 import type { Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PluginNotFoundError, PluginSpawnError } from '../types/errors.ts';
-import { goList, goQuoteString } from '../types/go-format.ts';
+import { PluginNotFoundError, PluginSpawnError } from '../core/errors.ts';
+import { goList, goQuoteString } from '../go/quote.ts';
 
 /**
  * Find the executable for plugin `type`: the first `<dir>/<type>` over `paths` that is a regular

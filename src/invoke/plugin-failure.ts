@@ -3,58 +3,11 @@
  * Users and upstream tests match on these texts (`netplugin failed with no error message`, ...),
  * so the wording follows Go; everything else about the run travels in {@link PluginExecInfo}.
  */
-import { type ErrorContext, PluginError, type PluginExecInfo } from '../types/errors.ts';
-import { goJsonKind, parseJsonLikeGo } from '../types/go-json-parse.ts';
-import { goQuoteBytes } from './go-quote.ts';
-
-/** Go's names for Linux signals (`syscall.Signal.String()`), keyed by Node's signal names. */
-const GO_SIGNAL_TEXT: Readonly<Record<string, string>> = {
-  SIGHUP: 'hangup',
-  SIGINT: 'interrupt',
-  SIGQUIT: 'quit',
-  SIGILL: 'illegal instruction',
-  SIGTRAP: 'trace/breakpoint trap',
-  SIGABRT: 'aborted',
-  SIGIOT: 'aborted',
-  SIGBUS: 'bus error',
-  SIGFPE: 'floating point exception',
-  SIGKILL: 'killed',
-  SIGUSR1: 'user defined signal 1',
-  SIGSEGV: 'segmentation fault',
-  SIGUSR2: 'user defined signal 2',
-  SIGPIPE: 'broken pipe',
-  SIGALRM: 'alarm clock',
-  SIGTERM: 'terminated',
-  SIGSTKFLT: 'stack fault',
-  SIGCHLD: 'child exited',
-  SIGCONT: 'continued',
-  SIGSTOP: 'stopped (signal)',
-  SIGTSTP: 'stopped',
-  SIGTTIN: 'stopped (tty input)',
-  SIGTTOU: 'stopped (tty output)',
-  SIGURG: 'urgent I/O condition',
-  SIGXCPU: 'CPU time limit exceeded',
-  SIGXFSZ: 'file size limit exceeded',
-  SIGVTALRM: 'virtual timer expired',
-  SIGPROF: 'profiling timer expired',
-  SIGWINCH: 'window changed',
-  SIGIO: 'I/O possible',
-  SIGPOLL: 'I/O possible',
-  SIGPWR: 'power failure',
-  SIGSYS: 'bad system call',
-};
-
-/** How Go describes a finished process (`os.ProcessState.String()`): `exit status 1`, `signal: killed`. */
-export function describeExit(exitCode: number | null, signal: string | null): string {
-  if (exitCode !== null) return `exit status ${exitCode}`;
-  if (signal !== null) return `signal: ${GO_SIGNAL_TEXT[signal] ?? signal}`;
-  return 'exit status unknown';
-}
-
-/** Go matches JSON keys to struct fields case-insensitively, with Unicode's k/s special folds. */
-function foldKey(key: string): string {
-  return key.toLowerCase().replaceAll('\u017f', 's').replaceAll('\u212a', 'k');
-}
+import { type ErrorContext, PluginError, type PluginExecInfo } from '../core/errors.ts';
+import { goJsonKind, parseJsonLikeGo } from '../go/json-decode.ts';
+import { goDescribeExit } from '../go/process.ts';
+import { goQuoteBytes } from '../go/quote.ts';
+import { decodeStruct, goString, goUint, isJsonObject, type StructSpec } from '../go/struct.ts';
 
 interface DecodedErrorObject {
   code: number;
@@ -63,6 +16,17 @@ interface DecodedErrorObject {
   /** The first decode problem, in Go's words; the fields decoded before and after it are kept. */
   problem: string | undefined;
 }
+
+const ERROR_STRUCT: StructSpec = {
+  name: 'Error',
+  path: [],
+  keepUnknown: false,
+  fields: [
+    ['code', goUint('Error', ['code'])],
+    ['msg', goString('Error', ['msg'])],
+    ['details', goString('Error', ['details'])],
+  ],
+};
 
 /**
  * Decode `stdout` into the spec's error object the way Go's `json.Unmarshal(stdout, &types.Error{})`
@@ -78,26 +42,15 @@ function decodeErrorObject(stdout: Buffer): DecodedErrorObject {
   }
   const value = parsed.value;
   if (value === null) return out;
-  if (typeof value !== 'object' || Array.isArray(value)) {
+  if (!isJsonObject(value)) {
     out.problem = `json: cannot unmarshal ${goJsonKind(value)} into Go value of type types.Error`;
     return out;
   }
-  const typeProblem = (what: string, field: string, type: string): void => {
-    out.problem ??= `json: cannot unmarshal ${what} into Go struct field Error.${field} of type ${type}`;
-  };
-  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    if (v === null) continue;
-    const field = foldKey(key);
-    if (field === 'code') {
-      if (typeof v !== 'number') typeProblem(goJsonKind(v), 'code', 'uint');
-      else if (!Number.isInteger(v) || v < 0 || v >= 2 ** 64) {
-        typeProblem(`number ${String(v)}`, 'code', 'uint');
-      } else out.code = v;
-    } else if (field === 'msg' || field === 'details') {
-      if (typeof v !== 'string') typeProblem(goJsonKind(v), field, 'string');
-      else out[field] = v;
-    }
-  }
+  const { view, problem } = decodeStruct(Object.entries(value), ERROR_STRUCT, {}, 'return');
+  out.code = typeof view.code === 'number' ? view.code : 0;
+  out.msg = typeof view.msg === 'string' ? view.msg : '';
+  out.details = typeof view.details === 'string' ? view.details : '';
+  out.problem = problem?.message;
   return out;
 }
 
@@ -116,7 +69,7 @@ export function pluginFailure(
   info: PluginExecInfo,
   context?: ErrorContext,
 ): PluginError {
-  const exit = describeExit(info.exitCode, info.signal);
+  const exit = goDescribeExit(info.exitCode, info.signal);
   const opts = { context };
   if (stdout.length === 0) {
     const msg =

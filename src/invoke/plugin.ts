@@ -2,8 +2,9 @@
  * Running a plugin for a result, or just for success: Go's `invoke.ExecPluginWithResult` and
  * `ExecPluginWithoutResult`, over the {@link Exec} seam.
  */
-import { type ErrorContext, PluginError, type PluginExecInfo } from '../types/errors.ts';
-import { goJsonKind, parseJsonLikeGo } from '../types/go-json-parse.ts';
+import { type ErrorContext, PluginError, type PluginExecInfo } from '../core/errors.ts';
+import { goJsonKind, parseJsonLikeGo } from '../go/json-decode.ts';
+import { goFold } from '../go/struct.ts';
 import { decodePluginResult, type Result } from '../types/result.ts';
 import type { Exec, ExecOptions, ExecOutput } from './exec.ts';
 
@@ -73,7 +74,7 @@ function errorObjectOf(
   let msg: unknown;
   let details: unknown;
   for (const [key, value] of Object.entries(parsed.value as Record<string, unknown>)) {
-    const k = key.toLowerCase();
+    const k = goFold(key);
     if (RESULT_KEYS.has(k)) return undefined;
     if (k === 'code') code = value;
     else if (k === 'msg') msg = value;

@@ -19,7 +19,8 @@ import {
   type PluginExecInfo,
   PluginSpawnError,
   PluginTimeoutError,
-} from '../types/errors.ts';
+} from '../core/errors.ts';
+import { goErrnoText } from '../go/process.ts';
 import { pluginFailure } from './plugin-failure.ts';
 import { groupHasLiveMembers, signalGroup } from './process-group.ts';
 
@@ -78,24 +79,6 @@ const STDOUT_HEAD_BYTES = 4096;
 /** setTimeout's limit; longer timeouts are treated as none. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Linux strerror texts, as Go prints them in `fork/exec <path>: <text>`. */
-const ERRNO_TEXT: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file or directory',
-  EACCES: 'permission denied',
-  ENOEXEC: 'exec format error',
-  ETXTBSY: 'text file busy',
-  EAGAIN: 'resource temporarily unavailable',
-  E2BIG: 'argument list too long',
-  ENOMEM: 'cannot allocate memory',
-  EMFILE: 'too many open files',
-  ENFILE: 'too many open files in system',
-  ELOOP: 'too many levels of symbolic links',
-  ENAMETOOLONG: 'file name too long',
-  ENOTDIR: 'not a directory',
-  EISDIR: 'is a directory',
-  EPERM: 'operation not permitted',
-};
-
 /** Spawn-time errno values worth retrying: the binary is being written, or fork hit a limit. */
 const RETRYABLE_SPAWN_ERRNO = new Set(['ETXTBSY', 'EAGAIN']);
 
@@ -142,7 +125,7 @@ function spawnError(
   s: RunSettings,
 ): PluginSpawnError {
   const errno = typeof err.code === 'string' ? err.code : undefined;
-  const text = (errno && ERRNO_TEXT[errno]) ?? err.message;
+  const text = goErrnoText(errno) ?? err.message;
   const tries = attempts > 1 ? ` (gave up after ${attempts} attempts)` : '';
   // Go reports a failed start as `netplugin failed with no error message: fork/exec <path>: <errno text>`.
   return new PluginSpawnError(

@@ -17,7 +17,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ChildProcess } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { PluginAbortedError, PluginError, PluginSpawnError, PluginTimeoutError } from '../types/errors.ts';
+import { PluginAbortedError, PluginError, PluginSpawnError, PluginTimeoutError } from '../core/errors.ts';
 import { spawnPlugin } from './spawn-plugin.ts';
 import {
   encodeFrame,

@@ -17,7 +17,7 @@
  * spawn (measured).
  */
 import type { ExecOptions } from './spawn-plugin.ts';
-import type { ErrorContext, PluginExecInfo } from '../types/errors.ts';
+import type { ErrorContext, PluginExecInfo } from '../core/errors.ts';
 
 /** Bytes before the header: the two lengths. */
 const PREFIX_BYTES = 8;

@@ -34,7 +34,7 @@ import {
   PluginSpawnError,
   PluginTimeoutError,
   SpawnerError,
-} from '../types/errors.ts';
+} from '../core/errors.ts';
 import { type Exec, reportStderr } from './exec.ts';
 import { findInPath } from './find.ts';
 import { groupHasLiveMembers, signalGroup } from './process-group.ts';

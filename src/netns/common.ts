@@ -5,7 +5,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { NetnsError, type NetnsErrorCode } from '../types/errors.ts';
+import { NetnsError, type NetnsErrorCode } from '../core/errors.ts';
 import {
   describeOutcome,
   findHelper,

@@ -4,7 +4,7 @@
  * fixed by the network (loopback's `lo`) are kept, and the others get `<prefix>0`, `<prefix>1`, … in
  * network order, skipping names already taken.
  */
-import { ErrorCode, ValidationError } from '../types/errors.ts';
+import { ErrorCode, ValidationError } from '../core/errors.ts';
 import { validateInterfaceName } from '../types/validate.ts';
 
 /** One network to name an interface for. */

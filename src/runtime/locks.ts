@@ -11,7 +11,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, LockTimeoutError, ValidationError } from '../types/errors.ts';
+import { ErrorCode, LockTimeoutError, ValidationError } from '../core/errors.ts';
 import { assertPathComponent } from '../types/validate.ts';
 
 /** Releases a held lock. Calling it more than once is harmless. */

@@ -16,7 +16,8 @@ import { promises as fs } from 'node:fs';
 import { CNIConfig, type GCAttachment, type RuntimeConf } from '../cni.ts';
 import type { NetworkAttachment } from '../cache/cache.ts';
 import { confListFromConf, loadNetworkConfDir } from '../config/load.ts';
-import { networkConfFromBytes, pluginConfFromBytes, type NetworkConfigList } from '../config/parse.ts';
+import { networkConfFromBytes, pluginConfFromBytes } from '../config/parse.ts';
+import type { NetworkConfigList } from '../config/types.ts';
 import { convertResult } from '../types/convert.ts';
 import {
   AggregateLibcniError,
@@ -26,7 +27,7 @@ import {
   NotReadyError,
   type RollbackOutcome,
   SetupError,
-} from '../types/errors.ts';
+} from '../core/errors.ts';
 import type { Result } from '../types/result.ts';
 import { validateContainerId } from '../types/validate.ts';
 import { greaterThanOrEqualTo } from '../types/version.ts';

@@ -7,8 +7,9 @@
  *   (a config manager rewriting a file must not detach the node from a network for a moment);
  * - `maxNetworks` keeps the first N; the built-in loopback network, when asked for, comes first.
  */
-import { networkConfFromBytes, type NetworkConfigList } from '../config/parse.ts';
-import { compareUtf8 } from '../json/go-json.ts';
+import { networkConfFromBytes } from '../config/parse.ts';
+import type { NetworkConfigList } from '../config/types.ts';
+import { compareUtf8 } from '../go/json-encode.ts';
 
 /** The built-in loopback network (`loopback: true`), attached as `lo`. */
 export const LOOPBACK_CONFLIST =

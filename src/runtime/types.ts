@@ -3,7 +3,7 @@
  * manager so that its file is about behaviour, and so a runtime can import the types alone.
  */
 import type { CNIConfigOptions } from '../cni.ts';
-import type { RollbackOutcome } from '../types/errors.ts';
+import type { RollbackOutcome } from '../core/errors.ts';
 import type { Result } from '../types/result.ts';
 import type { CniArgsInput } from './args.ts';
 import type { ConfigFileError } from './network-set.ts';

@@ -14,7 +14,7 @@
  * Every converted result is a fresh object: nothing is shared with the input.
  */
 
-import { ResultError } from './errors.ts';
+import { ResultError } from '../core/errors.ts';
 import { isIPv4 } from './ip.ts';
 import type {
   DNS,

@@ -10,7 +10,7 @@
  * groups of more than four hex digits are refused, zones (`%eth0`) are refused.
  */
 
-import { ResultError } from './errors.ts';
+import { ResultError } from '../core/errors.ts';
 
 /** A parsed CIDR as libcni's `types.ParseCIDR` keeps it: the address with its host bits, and the prefix. */
 export interface ParsedCIDR {

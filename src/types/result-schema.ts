@@ -16,6 +16,7 @@
 
 import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
+import { goFieldPicker } from '../go/struct.ts';
 import { copyRoute } from './convert.ts';
 import { canonicalCIDR, canonicalIP } from './ip.ts';
 import type {
@@ -61,35 +62,6 @@ export interface ResultSchemas {
   readonly '100': Zod.ZodType<DecodedResult100>;
 }
 
-/** Go's case-insensitive field match (ASCII folding plus the Kelvin sign and long s, as Go's). */
-export function foldFieldName(key: string): string {
-  return key.toLowerCase().replaceAll('ſ', 's');
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/**
- * A function that keeps only the keys naming one of `fields` (under Go's folding), renamed to the
- * field; later keys win. `null` values are skipped: Go leaves the field at its zero value.
- * Non-objects pass through so that zod reports them.
- */
-export function fieldPicker(fields: readonly string[]): (input: unknown) => unknown {
-  const byFolded = new Map(fields.map((f) => [foldFieldName(f), f] as const));
-  return (input) => {
-    if (!isPlainObject(input)) return input;
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(input)) {
-      const field = byFolded.get(foldFieldName(key));
-      const value = input[key];
-      if (field === undefined || value === null) continue;
-      out[field] = value;
-    }
-    return out;
-  };
-}
-
 const INT64_LIMIT = 2 ** 63;
 
 function buildSchemas(zod: ZodModule): ResultSchemas {
@@ -100,7 +72,7 @@ function buildSchemas(zod: ZodModule): ResultSchemas {
     shape: Shape,
     build: (v: Zod.output<Zod.ZodObject<Shape>>) => Out,
   ) => {
-    return z.preprocess(fieldPicker(Object.keys(shape)), z.object(shape).transform(build));
+    return z.preprocess(goFieldPicker(Object.keys(shape)), z.object(shape).transform(build));
   };
 
   const str = z.string().optional();

@@ -13,11 +13,12 @@
  * | 1.0.0, 1.1.0    | {@link Result100}: as 0.4.0 without `ips[].version`, more attributes, `dns` only when set |
  */
 
-import { compareUtf8 } from '../json/go-json.ts';
-import { ResultError } from './errors.ts';
-import { goList, goQuoteString } from './go-format.ts';
-import { goJsonKind, parseJsonLikeGo } from './go-json-parse.ts';
-import { foldFieldName, resultSchemas } from './result-schema.ts';
+import { compareUtf8 } from '../go/json-encode.ts';
+import { ResultError } from '../core/errors.ts';
+import { goList, goQuoteString } from '../go/quote.ts';
+import { goJsonKind, parseJsonLikeGo } from '../go/json-decode.ts';
+import { resultSchemas } from './result-schema.ts';
+import { goFold } from '../go/struct.ts';
 
 /** DNS settings; each field is left out when empty. */
 export interface DNS {
@@ -225,7 +226,7 @@ function createResult(version: string, doc: Record<string, unknown>): Result {
 function decodedVersion(doc: Record<string, unknown>): string | undefined {
   let version: string | undefined;
   for (const key of Object.keys(doc)) {
-    if (foldFieldName(key) !== 'cniversion') continue;
+    if (goFold(key) !== 'cniversion') continue;
     const v = doc[key];
     if (v === null) continue;
     if (typeof v !== 'string') {
@@ -262,9 +263,7 @@ export function normalizeResult(value: unknown, version?: string): Result {
   if (own !== undefined && own !== '') return createResult(own, doc);
   const effective = version || '0.1.0';
   // Decode with the chosen version in place of whatever empty spellings the object had.
-  const withVersion = Object.fromEntries(
-    Object.entries(doc).filter(([key]) => foldFieldName(key) !== 'cniversion'),
-  );
+  const withVersion = Object.fromEntries(Object.entries(doc).filter(([key]) => goFold(key) !== 'cniversion'));
   withVersion.cniVersion = effective;
   return createResult(effective, withVersion);
 }

@@ -2,7 +2,7 @@
  * Validation of the values that reach file paths and plugin environments: container id, network
  * name and interface name, with Go's `pkg/utils` codes and messages.
  */
-import { ErrorCode, ValidationError } from './errors.ts';
+import { ErrorCode, ValidationError } from '../core/errors.ts';
 
 const SAFE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /** Go's unicode.IsSpace set. */

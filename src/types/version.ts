@@ -6,9 +6,10 @@
  * parses the numbers, with Go's lenient `strconv.Atoi` rules (`"1"`, `"1.0"`, `"+1.0.0"` all parse).
  */
 
-import { VersionError } from './errors.ts';
-import { goQuoteList, goQuoteString } from './go-format.ts';
-import { goJsonKind, parseJsonLikeGo } from './go-json-parse.ts';
+import { VersionError } from '../core/errors.ts';
+import { goQuoteList, goQuoteString } from '../go/quote.ts';
+import { goJsonKind, parseJsonLikeGo } from '../go/json-decode.ts';
+import { decodeStruct, goString, goStringSlice, isJsonObject, type StructSpec } from '../go/struct.ts';
 
 /** The newest spec version this library implements (Go's `version.Current()`). */
 export const CURRENT_VERSION = '1.1.0';
@@ -138,13 +139,15 @@ export function versionsStartingFrom(minVersion: string): PluginInfo {
   return pluginSupports(...SUPPORTED_VERSIONS.slice(start));
 }
 
-/** Go decodes struct fields case-insensitively; these are the only two fields of its pluginInfo. */
-function pluginInfoField(key: string): 'cniVersion' | 'supportedVersions' | undefined {
-  const folded = key.toLowerCase().replaceAll('ſ', 's');
-  if (folded === 'cniversion') return 'cniVersion';
-  if (folded === 'supportedversions') return 'supportedVersions';
-  return undefined;
-}
+const PLUGIN_INFO: StructSpec = {
+  name: 'pluginInfo',
+  path: [],
+  keepUnknown: false,
+  fields: [
+    ['cniVersion', goString('pluginInfo', ['cniVersion'])],
+    ['supportedVersions', goStringSlice('pluginInfo', ['supportedVersions'])],
+  ],
+};
 
 /**
  * Decode a plugin's `VERSION` output with Go's `PluginDecoder` rules: `cniVersion` is required; an
@@ -161,36 +164,13 @@ export function decodePluginInfo(bytes: string | Uint8Array): PluginInfo {
   let cniVersion = '';
   let supportedVersions: string[] = [];
   if (doc !== null) {
-    if (typeof doc !== 'object' || Array.isArray(doc)) {
+    if (!isJsonObject(doc)) {
       return fail(`json: cannot unmarshal ${goJsonKind(doc)} into Go value of type version.pluginInfo`);
     }
-    for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
-      const field = pluginInfoField(key);
-      if (field === undefined || value === null) continue; // unknown keys are ignored; null leaves the zero value
-      if (field === 'cniVersion') {
-        if (typeof value !== 'string') {
-          return fail(
-            `json: cannot unmarshal ${goJsonKind(value)} into Go struct field pluginInfo.cniVersion of type string`,
-          );
-        }
-        cniVersion = value;
-      } else {
-        if (!Array.isArray(value)) {
-          return fail(
-            `json: cannot unmarshal ${goJsonKind(value)} into Go struct field pluginInfo.supportedVersions of type []string`,
-          );
-        }
-        supportedVersions = value.map((v: unknown) => {
-          if (v === null) return '';
-          if (typeof v !== 'string') {
-            return fail(
-              `json: cannot unmarshal ${goJsonKind(v)} into Go struct field pluginInfo.supportedVersions of type string`,
-            );
-          }
-          return v;
-        });
-      }
-    }
+    const { view, problem } = decodeStruct(Object.entries(doc), PLUGIN_INFO, {}, 'return');
+    if (problem) return fail(problem.message);
+    cniVersion = (view.cniVersion as string | undefined) ?? '';
+    supportedVersions = (view.supportedVersions as string[] | undefined) ?? [];
   }
   if (cniVersion === '') return fail('missing field cniVersion');
   if (supportedVersions.length === 0) {

@@ -23,7 +23,7 @@ import {
   tracePluginCalls,
 } from '../../src/diagnostics.ts';
 import type { Exec } from '../../src/invoke/exec.ts';
-import { NetworkPluginError } from '../../src/types/errors.ts';
+import { NetworkPluginError } from '../../src/core/errors.ts';
 import { makePluginDir, type PluginDir } from '../helpers/fixtures.ts';
 
 type Phase = 'start' | 'end' | 'asyncStart' | 'asyncEnd' | 'error';

@@ -11,10 +11,11 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { CNIConfig, type RuntimeConf } from '../../src/cni.ts';
-import { type NetworkConfigList, networkConfFromBytes } from '../../src/config/parse.ts';
+import { networkConfFromBytes } from '../../src/config/parse.ts';
+import type { NetworkConfigList } from '../../src/config/types.ts';
 import type { Exec, ExecOutput } from '../../src/invoke/exec.ts';
 import { findInPath } from '../../src/invoke/find.ts';
-import { LibcniError } from '../../src/types/errors.ts';
+import { LibcniError } from '../../src/core/errors.ts';
 
 let root: string;
 let pluginDir: string;

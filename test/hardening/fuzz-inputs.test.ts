@@ -12,7 +12,7 @@ import { parseCapArgs, parseCniArgs } from '../../src/cli/runtime-inputs.ts';
 import { networkConfFromBytes, pluginConfFromBytes } from '../../src/config/parse.ts';
 import { buildPluginEnv, formatCniArgs } from '../../src/invoke/env.ts';
 import { convertResult } from '../../src/types/convert.ts';
-import { LibcniError } from '../../src/types/errors.ts';
+import { LibcniError } from '../../src/core/errors.ts';
 import { decodePluginResult, normalizeResult, type Result, resultFromBytes } from '../../src/types/result.ts';
 
 const VERSIONS = ['', '0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0', '9.9.9', 'x', '1.0'];

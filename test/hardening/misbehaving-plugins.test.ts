@@ -9,7 +9,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { CNIConfig, type RuntimeConf } from '../../src/cni.ts';
-import { networkConfFromBytes, type NetworkConfigList } from '../../src/config/parse.ts';
+import { networkConfFromBytes } from '../../src/config/parse.ts';
+import type { NetworkConfigList } from '../../src/config/types.ts';
 import { EXEC_DEFAULTS } from '../../src/invoke/exec.ts';
 import {
   ErrorCode,
@@ -17,7 +18,7 @@ import {
   PluginError,
   PluginTimeoutError,
   ResultError,
-} from '../../src/types/errors.ts';
+} from '../../src/core/errors.ts';
 import { type FakeStep, isRunning, makePluginDir, type PluginDir } from '../helpers/fixtures.ts';
 
 const RT: RuntimeConf = { containerId: 'misbehave', netns: '/run/netns/misbehave', ifName: 'eth0' };

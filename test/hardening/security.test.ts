@@ -15,10 +15,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CNIConfig, type RuntimeConf } from '../../src/cni.ts';
-import { networkConfFromBytes, type NetworkConfigList } from '../../src/config/parse.ts';
+import { networkConfFromBytes } from '../../src/config/parse.ts';
+import type { NetworkConfigList } from '../../src/config/types.ts';
 import { findInPath } from '../../src/invoke/find.ts';
 import { NetworkManager } from '../../src/runtime/manager.ts';
-import { LibcniError, PluginSpawnError } from '../../src/types/errors.ts';
+import { LibcniError, PluginSpawnError } from '../../src/core/errors.ts';
 import { makePluginDir, type PluginDir } from '../helpers/fixtures.ts';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));

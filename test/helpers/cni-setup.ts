@@ -6,7 +6,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CNIConfig, type RuntimeConf } from '../../src/cni.ts';
-import { type NetworkConfigList, networkConfFromBytes } from '../../src/config/parse.ts';
+import { networkConfFromBytes } from '../../src/config/parse.ts';
+import type { NetworkConfigList } from '../../src/config/types.ts';
 import {
   type FakeCall,
   type FakePlan,

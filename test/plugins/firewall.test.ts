@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CniError } from '../../src/types/errors.ts';
+import { CniError } from '../../src/core/errors.ts';
 import {
   addCheck,
   announceSkip,

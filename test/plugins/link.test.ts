@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { NetworkPluginError, PluginError, findCniError } from '../../src/types/errors.ts';
+import { NetworkPluginError, PluginError, findCniError } from '../../src/core/errors.ts';
 import {
   addCheck,
   addresses,

@@ -19,8 +19,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RuntimeConf } from '../../src/cni.ts';
-import type { NetworkConfigList } from '../../src/config/parse.ts';
-import { CniError } from '../../src/types/errors.ts';
+import type { NetworkConfigList } from '../../src/config/types.ts';
+import { CniError } from '../../src/core/errors.ts';
 import {
   announceSkip,
   del,

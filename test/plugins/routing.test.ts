@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CniError, NetworkPluginError, findCniError } from '../../src/types/errors.ts';
+import { CniError, NetworkPluginError, findCniError } from '../../src/core/errors.ts';
 import {
   addCheck,
   addresses,

@@ -15,7 +15,7 @@ import { promises as fs } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CNIConfig } from '../../src/cni.ts';
 import { networkConfFromBytes } from '../../src/config/parse.ts';
-import { ErrorCode, VersionError, findCniError } from '../../src/types/errors.ts';
+import { ErrorCode, VersionError, findCniError } from '../../src/core/errors.ts';
 import { announceSkip, PLUGIN_DIR, RecordingExec, skipIf } from './helpers.ts';
 
 const ALL = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0'];

@@ -9,7 +9,7 @@ import {
   ConfigError,
   NetworkPluginError,
   NotFoundError,
-} from '../../src/types/errors.ts';
+} from '../../src/core/errors.ts';
 
 describe('indentJson (Go json.Indent with 4 spaces)', () => {
   test('a result as Go prints it: one member per line, empty containers kept, no trailing newline', () => {

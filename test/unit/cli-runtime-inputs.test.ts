@@ -14,7 +14,7 @@ import {
   parseCniArgs,
   parseGcPairs,
 } from '../../src/cli/runtime-inputs.ts';
-import { ValidationError } from '../../src/types/errors.ts';
+import { ValidationError } from '../../src/core/errors.ts';
 
 const fails = (fn: () => unknown, pattern: RegExp): void => {
   assert.throws(fn, (e: unknown) => e instanceof ValidationError && pattern.test(e.message));

@@ -6,8 +6,9 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CNIConfig, type RuntimeConf } from '../../src/cni.ts';
-import { type NetworkConfigList, type PluginConfig, pluginConfFromBytes } from '../../src/config/parse.ts';
-import { CacheError } from '../../src/types/errors.ts';
+import { pluginConfFromBytes } from '../../src/config/parse.ts';
+import type { NetworkConfigList, PluginConfig } from '../../src/config/types.ts';
+import { CacheError } from '../../src/core/errors.ts';
 import { cleanupFixtures, CURRENT, makeCniFixture, stdinOf } from '../helpers/cni-setup.ts';
 
 after(cleanupFixtures);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { networkConfFromBytes } from '../../src/config/parse.ts';
-import { AggregateLibcniError, CniError, LibcniError } from '../../src/types/errors.ts';
+import { AggregateLibcniError, CniError, LibcniError } from '../../src/core/errors.ts';
 import {
   cleanupFixtures,
   cniVarsOf,

@@ -17,7 +17,7 @@ import {
   PluginNotFoundError,
   ValidationError,
   VersionError,
-} from '../../src/types/errors.ts';
+} from '../../src/core/errors.ts';
 import {
   cleanupFixtures,
   cniVarsOf,

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import type { RuntimeConf } from '../../src/cni.ts';
-import { type PluginConfig, pluginConfFromBytes } from '../../src/config/parse.ts';
-import { CacheError, CniError, PluginNotFoundError, VersionError } from '../../src/types/errors.ts';
+import { pluginConfFromBytes } from '../../src/config/parse.ts';
+import type { PluginConfig } from '../../src/config/types.ts';
+import { CacheError, CniError, PluginNotFoundError, VersionError } from '../../src/core/errors.ts';
 import { cleanupFixtures, cniVarsOf, CURRENT, json, makeCniFixture, stdinOf } from '../helpers/cni-setup.ts';
 import type { FakePlan } from '../helpers/fixtures.ts';
 

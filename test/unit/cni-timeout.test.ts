@@ -10,7 +10,7 @@ import {
   NetworkPluginError,
   PluginAbortedError,
   PluginTimeoutError,
-} from '../../src/types/errors.ts';
+} from '../../src/core/errors.ts';
 import { cleanupFixtures, CURRENT, makeCniFixture } from '../helpers/cni-setup.ts';
 
 after(cleanupFixtures);

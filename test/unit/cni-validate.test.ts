@@ -3,8 +3,9 @@
 // by exact string, report every problem, and return the capabilities the plugins enable.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { type PluginConfig, pluginConfFromBytes } from '../../src/config/parse.ts';
-import { AggregateLibcniError, PluginNotFoundError, VersionError } from '../../src/types/errors.ts';
+import { pluginConfFromBytes } from '../../src/config/parse.ts';
+import type { PluginConfig } from '../../src/config/types.ts';
+import { AggregateLibcniError, PluginNotFoundError, VersionError } from '../../src/core/errors.ts';
 import {
   cleanupFixtures,
   cniVarsOf,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { buildRequestConfig } from '../../src/config/inject.ts';
 import { loadNetworkConf } from '../../src/config/load.ts';
-import { objectMembers } from '../../src/json/raw-json.ts';
+import { objectMembers } from '../../src/go/json-scan.ts';
 
 const GOLDEN = path.resolve(import.meta.dirname, '../../fixtures/golden');
 

@@ -9,9 +9,10 @@ import {
   capabilitiesOf,
   injectConf,
 } from '../../src/config/inject.ts';
-import { networkConfFromBytes, type PluginConfig, pluginConfFromBytes } from '../../src/config/parse.ts';
-import { objectMembers } from '../../src/json/raw-json.ts';
-import { ConfigError } from '../../src/types/errors.ts';
+import { networkConfFromBytes, pluginConfFromBytes } from '../../src/config/parse.ts';
+import type { PluginConfig } from '../../src/config/types.ts';
+import { objectMembers } from '../../src/go/json-scan.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
 

@@ -20,7 +20,7 @@ import {
   DuplicateNetworkError,
   NoConfigsFoundError,
   NotFoundError,
-} from '../../src/types/errors.ts';
+} from '../../src/core/errors.ts';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { networkConfFromBytes, pluginConfFromBytes } from '../../src/config/parse.ts';
-import { ConfigError } from '../../src/types/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
 

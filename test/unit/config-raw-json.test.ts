@@ -2,13 +2,8 @@
 // edits that leave every other character of the text alone.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  JsonSyntaxError,
-  arrayElements,
-  objectMembers,
-  scanJson,
-  setMembers,
-} from '../../src/json/raw-json.ts';
+import { JsonSyntaxError } from '../../src/core/errors.ts';
+import { arrayElements, objectMembers, scanJson, setMembers } from '../../src/go/json-scan.ts';
 
 function syntaxError(text: string): string {
   try {

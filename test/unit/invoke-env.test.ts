@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildPluginEnv, DEFAULT_PLUGIN_PATH, formatCniArgs } from '../../src/invoke/env.ts';
-import { ValidationError } from '../../src/types/errors.ts';
+import { ValidationError } from '../../src/core/errors.ts';
 
 const base = {
   PATH: '/usr/bin:/bin',

@@ -11,7 +11,7 @@ import {
   PluginError,
   PluginSpawnError,
   PluginTimeoutError,
-} from '../../src/types/errors.ts';
+} from '../../src/core/errors.ts';
 import { isRunning, makePluginDir, type PluginDir } from '../helpers/fixtures.ts';
 
 const STDIN = Buffer.from('{"name":"raw-exec-test","some":"stdin-json","cniVersion":"0.3.1"}');

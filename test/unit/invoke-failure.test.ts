@@ -1,9 +1,10 @@
 // Decoding a failed plugin run into Go's error (RawExec.pluginErr) and Go's %q quoting of bytes.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { goQuoteBytes } from '../../src/invoke/go-quote.ts';
-import { describeExit, pluginFailure } from '../../src/invoke/plugin-failure.ts';
-import type { PluginExecInfo } from '../../src/types/errors.ts';
+import { goQuoteBytes } from '../../src/go/quote.ts';
+import { goDescribeExit as describeExit } from '../../src/go/process.ts';
+import { pluginFailure } from '../../src/invoke/plugin-failure.ts';
+import type { PluginExecInfo } from '../../src/core/errors.ts';
 
 const info: PluginExecInfo = {
   pluginPath: '/opt/cni/bin/x',

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { findInPath } from '../../src/invoke/find.ts';
-import { PluginNotFoundError } from '../../src/types/errors.ts';
+import { PluginNotFoundError } from '../../src/core/errors.ts';
 
 describe('findInPath', () => {
   let root: string;

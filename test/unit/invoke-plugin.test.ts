@@ -7,7 +7,7 @@ import { buildPluginEnv } from '../../src/invoke/env.ts';
 import { DefaultExec, type Exec, type ExecOptions, type ExecOutput } from '../../src/invoke/exec.ts';
 import { execPluginWithoutResult, execPluginWithResult } from '../../src/invoke/plugin.ts';
 import { getVersionInfo } from '../../src/invoke/version-probe.ts';
-import { CniError, PluginError, ResultError, VersionError } from '../../src/types/errors.ts';
+import { CniError, PluginError, ResultError, VersionError } from '../../src/core/errors.ts';
 import { makePluginDir, type PluginDir } from '../helpers/fixtures.ts';
 
 interface ExecCall {

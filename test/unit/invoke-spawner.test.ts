@@ -17,7 +17,7 @@ import {
   PluginSpawnError,
   PluginTimeoutError,
   SpawnerError,
-} from '../../src/types/errors.ts';
+} from '../../src/core/errors.ts';
 import { type FakePlan, isRunning, makePluginDir, type PluginDir } from '../helpers/fixtures.ts';
 
 const STDIN = Buffer.from('{"name":"spawner-test","cniVersion":"1.0.0"}');

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { NetworkManager, type NetworkManagerOptions } from '../../src/runtime/manager.ts';
-import { AggregateLibcniError, NotReadyError, SetupError, ValidationError } from '../../src/types/errors.ts';
+import { AggregateLibcniError, NotReadyError, SetupError, ValidationError } from '../../src/core/errors.ts';
 import { makeRuntimeSandbox, type RuntimeSandbox } from '../helpers/runtime-plugins.ts';
 
 let sb: RuntimeSandbox;

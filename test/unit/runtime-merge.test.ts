@@ -4,7 +4,7 @@ import { allocateInterfaceNames } from '../../src/runtime/ifnames.ts';
 import { mergeResults } from '../../src/runtime/merge.ts';
 import { argsToPairs, mergeArgs, mergeCapabilityArgs } from '../../src/runtime/args.ts';
 import type { Result } from '../../src/types/result.ts';
-import { ValidationError } from '../../src/types/errors.ts';
+import { ValidationError } from '../../src/core/errors.ts';
 
 function part(network: string, ifName: string, result: unknown) {
   return { network, ifName, converted: result as Result, raw: result as Result };

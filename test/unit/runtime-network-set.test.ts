@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { networkConfFromBytes } from '../../src/config/parse.ts';
 import { buildNetworkSet, LOOPBACK_IFNAME, type ManagedNetwork } from '../../src/runtime/network-set.ts';
-import { ConfigError, DuplicateNetworkError } from '../../src/types/errors.ts';
+import { ConfigError, DuplicateNetworkError } from '../../src/core/errors.ts';
 
 const list = (name: string, mark = '') =>
   networkConfFromBytes(JSON.stringify({ cniVersion: '1.0.0', name, plugins: [{ type: 'x', mark }] }));

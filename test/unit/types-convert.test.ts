@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { convertResult } from '../../src/types/convert.ts';
-import { ResultError } from '../../src/types/errors.ts';
+import { ResultError } from '../../src/core/errors.ts';
 import { isIPv4 } from '../../src/types/ip.ts';
 import {
   normalizeResult,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { ResultError } from '../../src/types/errors.ts';
+import { ResultError } from '../../src/core/errors.ts';
 import {
   canonicalCIDR,
   canonicalIP,

@@ -4,8 +4,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { goMarshal } from '../../src/json/go-json.ts';
-import { ResultError, VersionError } from '../../src/types/errors.ts';
+import { goMarshal } from '../../src/go/json-encode.ts';
+import { ResultError, VersionError } from '../../src/core/errors.ts';
 import {
   decodePluginResult,
   isResult020,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { VersionError } from '../../src/types/errors.ts';
+import { VersionError } from '../../src/core/errors.ts';
 import {
   CURRENT_VERSION,
   checkCompatible,

@@ -3,7 +3,7 @@
  * attachment cache as Go's libcni reads it. Read-only, and no plugin is involved.
  */
 import { ResultCache } from '../../cache/cache.ts';
-import { CacheError } from '../../types/errors.ts';
+import { CacheError } from '../../core/errors.ts';
 import { formatJson } from '../output.ts';
 import type { CommandHandler } from '../run.ts';
 import { cacheDirOf, ifNameOf } from '../runtime-inputs.ts';

@@ -3,8 +3,8 @@
  * could not be used, with the reason. Loading never stops at a broken file.
  */
 import { loadNetworkConfDir } from '../../config/load.ts';
-import type { NetworkConfigList } from '../../config/parse.ts';
-import { DuplicateNetworkError } from '../../types/errors.ts';
+import type { NetworkConfigList } from '../../config/types.ts';
+import { DuplicateNetworkError } from '../../core/errors.ts';
 import { formatJson } from '../output.ts';
 import type { CommandHandler } from '../run.ts';
 import { netConfPath } from '../runtime-inputs.ts';

@@ -5,10 +5,10 @@
 import { stat } from 'node:fs/promises';
 import { CNIConfig } from '../../cni.ts';
 import { loadNetworkConf } from '../../config/load.ts';
-import type { NetworkConfigList } from '../../config/parse.ts';
+import type { NetworkConfigList } from '../../config/types.ts';
 import { DefaultExec } from '../../invoke/exec.ts';
 import { netnsExists } from '../../netns/netns.ts';
-import { ErrorCode, ValidationError } from '../../types/errors.ts';
+import { ErrorCode, ValidationError } from '../../core/errors.ts';
 import type { CliOptions } from '../args.ts';
 import type { CliIO } from '../output.ts';
 import { cacheDirOf, cniPath, netConfPath } from '../runtime-inputs.ts';

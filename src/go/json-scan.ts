@@ -9,10 +9,9 @@
  * Offsets are UTF-16 indexes into the JavaScript string. The scanner accepts exactly RFC 8259 JSON
  * (as Go's `encoding/json` does) and words its errors as Go's scanner does.
  */
-import { JsonSyntaxError } from '../types/errors.ts';
-import { goQuote } from './go-json.ts';
-
-export { JsonSyntaxError };
+import { JsonSyntaxError } from '../core/errors.ts';
+import { goQuoteChar } from './quote.ts';
+import { goQuote } from './json-encode.ts';
 
 /** Go's `encoding/json` refuses nesting deeper than this. */
 const MAX_DEPTH = 10000;
@@ -50,55 +49,8 @@ export interface JsonElement {
   kind: JsonKind;
 }
 
-const HEX = '0123456789abcdef';
-
-/** Go's `unicode.IsPrint` outside ASCII: letters, marks, numbers, punctuation, symbols. */
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
-
-/** A byte shown as Go's `strconv.Quote(string(rune(b)))` shows it, without the quotes. */
-function escapeByte(b: number): string {
-  switch (b) {
-    case 0x07:
-      return '\\a';
-    case 0x08:
-      return '\\b';
-    case 0x0c:
-      return '\\f';
-    case 0x0a:
-      return '\\n';
-    case 0x0d:
-      return '\\r';
-    case 0x09:
-      return '\\t';
-    case 0x0b:
-      return '\\v';
-    case 0x5c:
-      return '\\\\';
-    default:
-      break;
-  }
-  if (b < 0x20 || b === 0x7f) return `\\x${HEX.charAt(b >> 4)}${HEX.charAt(b & 15)}`;
-  const ch = String.fromCharCode(b);
-  if (b < 0x80 || PRINTABLE.test(ch)) return ch;
-  return `\\u00${HEX.charAt(b >> 4)}${HEX.charAt(b & 15)}`;
-}
-
-/**
- * Go's `quoteChar`: Go's scanner works on bytes and shows the offending *byte* as a rune, so the
- * first byte of a multi-byte character is what appears ('é' is reported as 'Ã').
- */
 function quoteChar(text: string, i: number): string {
-  const cp = text.codePointAt(i) ?? 0;
-  let byte: number;
-  if (cp < 0x80) byte = cp;
-  else if (cp < 0x800) byte = 0xc0 | (cp >> 6);
-  else if (cp >= 0xd800 && cp <= 0xdfff)
-    byte = 0xef; // a lone surrogate encodes as U+FFFD
-  else if (cp < 0x10000) byte = 0xe0 | (cp >> 12);
-  else byte = 0xf0 | (cp >> 18);
-  if (byte === 0x27) return "'\\''";
-  if (byte === 0x22) return `'"'`;
-  return `'${escapeByte(byte)}'`;
+  return goQuoteChar(text.codePointAt(i) ?? 0);
 }
 
 function fail(text: string, i: number, context: string): never {

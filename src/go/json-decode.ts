@@ -8,7 +8,8 @@
  * path is plain `JSON.parse`.
  */
 
-import { JsonSyntaxError, scanJson } from '../json/raw-json.ts';
+import { JsonSyntaxError } from '../core/errors.ts';
+import { scanJson } from './json-scan.ts';
 
 /** The outcome of {@link parseJsonLikeGo}: the value, or Go's reason for refusing the text. */
 export type GoJsonParse = { ok: true; value: unknown } | { ok: false; reason: string };
