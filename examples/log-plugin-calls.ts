@@ -20,7 +20,7 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { pathToFileURL } from 'node:url';
-import { CHANNELS, type OperationMessage, type PluginCallMessage } from '../src/diagnostics.ts';
+import { CHANNELS, type OperationMessage, type PluginCallMessage } from '../src/core/diagnostics.ts';
 import { CNIConfig, networkConfFromFile } from '../src/index.ts';
 
 /**

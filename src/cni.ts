@@ -13,13 +13,10 @@ import {
 } from './cache/cache.ts';
 import { buildGcConfig, buildRequestConfig, buildStatusConfig } from './config/inject.ts';
 import type { NetworkConfigList, PluginConfig, PluginConf } from './config/types.ts';
-import {
-  publishCacheQuarantine,
-  resolveTraceContext,
-  traceOperation,
-  tracePluginCalls,
-} from './diagnostics.ts';
-import { buildPluginEnv, type EnvMode, type TraceContext } from './invoke/env.ts';
+import { publishCacheQuarantine, type TraceContext, traceOperation } from './core/diagnostics.ts';
+import { resolveTraceContext } from './invoke/trace-context.ts';
+import { tracePluginCalls } from './invoke/traced-exec.ts';
+import { buildPluginEnv, type EnvMode } from './invoke/env.ts';
 import { DefaultExec, type Exec } from './invoke/exec.ts';
 import { execPluginWithResult, execPluginWithoutResult } from './invoke/plugin.ts';
 import { getVersionInfo as probeVersion } from './invoke/version-probe.ts';
@@ -35,7 +32,8 @@ import {
   VersionError,
   ErrorCode,
 } from './core/errors.ts';
-import { normalizeResult, type Result } from './types/result.ts';
+import { normalizeResult } from './types/result.ts';
+import type { Result } from './types/result-model.ts';
 import {
   assertPathComponent,
   validateContainerId,
@@ -150,7 +148,7 @@ export class CNIConfig {
   readonly cache: ResultCache;
   readonly exec: Exec;
   private readonly options: CNIConfigOptions;
-  /** {@link exec}, publishing every plugin call on `libcni:plugin` (see diagnostics.ts). */
+  /** {@link exec}, publishing every plugin call on `libcni:plugin` (see invoke/traced-exec.ts). */
   private readonly runner: Exec;
 
   constructor(options: CNIConfigOptions) {

@@ -19,27 +19,22 @@ export {
   decodePluginInfo,
   checkCompatible,
 } from './types/version.ts';
-export {
-  type DNS,
-  type Route,
-  type IPConfig020,
-  type Result020,
-  type Interface040,
-  type IPConfig040,
-  type Result040,
-  type Interface100,
-  type IPConfig100,
-  type Result100,
-  type Result,
-  type ResultVersion,
-  normalizeResult,
-  decodePluginResult,
-  resultFromBytes,
-  resultVersion,
-  isResult020,
-  isResult040,
-  isResult100,
-} from './types/result.ts';
+export type {
+  DNS,
+  Route,
+  IPConfig020,
+  Result020,
+  Interface040,
+  IPConfig040,
+  Result040,
+  Interface100,
+  IPConfig100,
+  Result100,
+  Result,
+  ResultVersion,
+} from './types/result-model.ts';
+export { resultVersion, isResult020, isResult040, isResult100 } from './types/result-model.ts';
+export { normalizeResult, decodePluginResult, resultFromBytes } from './types/result.ts';
 export { convertResult } from './types/convert.ts';
 export { validateContainerId, validateNetworkName, validateInterfaceName } from './types/validate.ts';
 
@@ -71,7 +66,7 @@ export {
 } from './invoke/exec.ts';
 export { findInPath } from './invoke/find.ts';
 export { SpawnerExec, type SpawnerExecOptions, type SpawnerHelperExit } from './invoke/spawner.ts';
-export { type EnvMode, type TraceContext, type CniCommand } from './invoke/env.ts';
+export { type EnvMode, type CniCommand } from './invoke/env.ts';
 
 // Operations and cache.
 export {
@@ -105,4 +100,5 @@ export {
   type OperationMessage,
   type OperationCommand,
   type CacheQuarantineMessage,
-} from './diagnostics.ts';
+  type TraceContext,
+} from './core/diagnostics.ts';

@@ -4,21 +4,12 @@
  * engine) are imported dynamically, so help, usage errors and --version never pay for them.
  */
 import { readFile } from 'node:fs/promises';
-import { type CliOptions, parseCommandLine } from './args.ts';
+import { parseCommandLine } from './args.ts';
+import type { CommandHandler } from './command.ts';
 import { type CliIO, formatJson, reportError } from './output.ts';
 import { type CommandName, commandHelp, groupHelp, mainHelp } from './spec.ts';
 
 export type { CliIO } from './output.ts';
-
-/** What a command module receives. */
-export interface CommandRequest {
-  name: CommandName;
-  args: string[];
-  options: CliOptions;
-}
-
-/** A command's implementation: resolves to the exit status. */
-export type CommandHandler = (req: CommandRequest, io: CliIO) => Promise<number>;
 
 /** Exit status of every failure, as Go's cnitool. */
 export const EXIT_FAILURE = 1;

@@ -2,6 +2,7 @@
  * The environment a plugin runs with: the spec's `CNI_*` variables for one request, on top of a
  * chosen part of the caller's environment (SPEC.md "Parameters"; Go's `invoke.Args.AsEnv`).
  */
+import type { TraceContext } from '../core/diagnostics.ts';
 import path from 'node:path';
 import { ErrorCode, ValidationError } from '../core/errors.ts';
 
@@ -31,14 +32,6 @@ export interface PluginRequest {
  * - a list of names: `PATH` plus those names, when set.
  */
 export type EnvMode = 'inherit' | 'minimal' | readonly string[];
-
-/** W3C trace context handed to the plugin as `TRACEPARENT` / `TRACESTATE` / `BAGGAGE`. */
-export interface TraceContext {
-  /** `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`; anything else is ignored. */
-  traceparent: string;
-  tracestate?: string | undefined;
-  baggage?: string | undefined;
-}
 
 /** How to build the environment around the `CNI_*` variables. */
 export interface PluginEnvOptions {

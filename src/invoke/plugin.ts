@@ -5,7 +5,8 @@
 import { type ErrorContext, PluginError, type PluginExecInfo } from '../core/errors.ts';
 import { goJsonKind, parseJsonLikeGo } from '../go/json-decode.ts';
 import { goFold } from '../go/struct.ts';
-import { decodePluginResult, type Result } from '../types/result.ts';
+import { decodePluginResult } from '../types/result.ts';
+import type { Result } from '../types/result-model.ts';
 import type { Exec, ExecOptions, ExecOutput } from './exec.ts';
 
 /** {@link ExecOptions} plus the version the plugin's config was written in. */

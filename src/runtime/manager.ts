@@ -28,7 +28,7 @@ import {
   type RollbackOutcome,
   SetupError,
 } from '../core/errors.ts';
-import type { Result } from '../types/result.ts';
+import type { Result } from '../types/result-model.ts';
 import { validateContainerId } from '../types/validate.ts';
 import { greaterThanOrEqualTo } from '../types/version.ts';
 import { mergeArgs, mergeCapabilityArgs } from './args.ts';

@@ -7,7 +7,7 @@
  * Here an index is resolved against the interfaces of the result it appears in, and an IP without
  * one belongs to the interface that network was asked to create.
  */
-import type { DNS, Result, Route } from '../types/result.ts';
+import type { DNS, Result, Route } from '../types/result-model.ts';
 
 /** One address on a container interface. */
 export interface MergedIP {

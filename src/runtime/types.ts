@@ -4,7 +4,7 @@
  */
 import type { CNIConfigOptions } from '../cni.ts';
 import type { RollbackOutcome } from '../core/errors.ts';
-import type { Result } from '../types/result.ts';
+import type { Result } from '../types/result-model.ts';
 import type { CniArgsInput } from './args.ts';
 import type { ConfigFileError } from './network-set.ts';
 

@@ -28,7 +28,7 @@ import type {
   Result040,
   Result100,
   Route,
-} from './result.ts';
+} from './result-model.ts';
 
 type V020 = Result020['cniVersion'];
 type V040 = Result040['cniVersion'];

@@ -27,7 +27,7 @@ import type {
   IPConfig040,
   IPConfig100,
   Route,
-} from './result.ts';
+} from './result-model.ts';
 
 type ZodModule = typeof Zod;
 

@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CHANNELS, type OperationMessage } from '../../src/diagnostics.ts';
+import { CHANNELS, type OperationMessage } from '../../src/core/diagnostics.ts';
 import { createNetns, deleteNetns, type NetnsHandle } from '../../src/netns/netns.ts';
 import { NetworkManager } from '../../src/runtime/manager.ts';
 import { ipv4AddrsIn, sh } from '../helpers/host.ts';

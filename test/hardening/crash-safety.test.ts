@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { encodeCacheEntry, ResultCache } from '../../src/cache/cache.ts';
 import { CNIConfig } from '../../src/cni.ts';
 import { networkConfFromBytes } from '../../src/config/parse.ts';
-import { CHANNELS, type CacheQuarantineMessage } from '../../src/diagnostics.ts';
+import { CHANNELS, type CacheQuarantineMessage } from '../../src/core/diagnostics.ts';
 import { NetworkManager } from '../../src/runtime/manager.ts';
 import type { CacheQuarantineEvent } from '../../src/runtime/types.ts';
 import { makeRuntimeSandbox, type RuntimeSandbox } from '../helpers/runtime-plugins.ts';

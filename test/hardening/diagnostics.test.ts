@@ -15,13 +15,15 @@ import { networkConfFromBytes } from '../../src/config/parse.ts';
 import {
   CHANNELS,
   type OperationMessage,
-  type OtelApiLike,
   type PluginCallMessage,
+  traceOperation,
+} from '../../src/core/diagnostics.ts';
+import {
+  type OtelApiLike,
   resolveTraceContext,
   traceContextFromOtel,
-  traceOperation,
-  tracePluginCalls,
-} from '../../src/diagnostics.ts';
+} from '../../src/invoke/trace-context.ts';
+import { tracePluginCalls } from '../../src/invoke/traced-exec.ts';
 import type { Exec } from '../../src/invoke/exec.ts';
 import { NetworkPluginError } from '../../src/core/errors.ts';
 import { makePluginDir, type PluginDir } from '../helpers/fixtures.ts';

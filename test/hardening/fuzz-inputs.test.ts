@@ -13,7 +13,8 @@ import { networkConfFromBytes, pluginConfFromBytes } from '../../src/config/pars
 import { buildPluginEnv, formatCniArgs } from '../../src/invoke/env.ts';
 import { convertResult } from '../../src/types/convert.ts';
 import { LibcniError } from '../../src/core/errors.ts';
-import { decodePluginResult, normalizeResult, type Result, resultFromBytes } from '../../src/types/result.ts';
+import { decodePluginResult, normalizeResult, resultFromBytes } from '../../src/types/result.ts';
+import type { Result } from '../../src/types/result-model.ts';
 
 const VERSIONS = ['', '0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0', '9.9.9', 'x', '1.0'];
 

@@ -27,7 +27,7 @@ import { networkConfFromBytes } from '../../src/config/parse.ts';
 import type { NetworkConfigList } from '../../src/config/types.ts';
 import { createNetns, deleteNetns, type NetnsHandle } from '../../src/netns/netns.ts';
 import { DefaultExec, type Exec, type ExecOptions, type ExecOutput } from '../../src/invoke/exec.ts';
-import type { Result } from '../../src/types/result.ts';
+import type { Result } from '../../src/types/result-model.ts';
 
 /** Where Debian installs the reference plugins. */
 export const PLUGIN_DIR = '/usr/lib/cni';

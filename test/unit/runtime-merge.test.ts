@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { allocateInterfaceNames } from '../../src/runtime/ifnames.ts';
 import { mergeResults } from '../../src/runtime/merge.ts';
 import { argsToPairs, mergeArgs, mergeCapabilityArgs } from '../../src/runtime/args.ts';
-import type { Result } from '../../src/types/result.ts';
+import type { Result } from '../../src/types/result-model.ts';
 import { ValidationError } from '../../src/core/errors.ts';
 
 function part(network: string, ifName: string, result: unknown) {

@@ -4,13 +4,8 @@ import fc from 'fast-check';
 import { convertResult } from '../../src/types/convert.ts';
 import { ResultError } from '../../src/core/errors.ts';
 import { isIPv4 } from '../../src/types/ip.ts';
-import {
-  normalizeResult,
-  type Result,
-  type Result020,
-  type Result040,
-  type Result100,
-} from '../../src/types/result.ts';
+import { normalizeResult } from '../../src/types/result.ts';
+import type { Result, Result020, Result040, Result100 } from '../../src/types/result-model.ts';
 import { SUPPORTED_VERSIONS } from '../../src/types/version.ts';
 
 function throwsResultError(fn: () => unknown, message: string): void {

@@ -8,15 +8,17 @@ import { goMarshal } from '../../src/go/json-encode.ts';
 import { ResultError, VersionError } from '../../src/core/errors.ts';
 import {
   decodePluginResult,
+  isResultVersion,
+  normalizeResult,
+  resultFromBytes,
+} from '../../src/types/result.ts';
+import {
   isResult020,
   isResult040,
   isResult100,
-  isResultVersion,
-  normalizeResult,
   type Result,
-  resultFromBytes,
   resultVersion,
-} from '../../src/types/result.ts';
+} from '../../src/types/result-model.ts';
 
 const GOLDEN = new URL('../../fixtures/golden/', import.meta.url).pathname;
 

@@ -4,7 +4,7 @@
  */
 import type { RuntimeConf } from '../../cni.ts';
 import { formatResult } from '../output.ts';
-import type { CommandHandler } from '../run.ts';
+import type { CommandHandler } from '../command.ts';
 import { attachmentInputs } from '../runtime-inputs.ts';
 import { cniConfigFor, loadNamedNetwork, requireNetns, requirePlugins } from './shared.ts';
 

@@ -5,7 +5,7 @@
 import { ResultCache } from '../../cache/cache.ts';
 import { CacheError } from '../../core/errors.ts';
 import { formatJson } from '../output.ts';
-import type { CommandHandler } from '../run.ts';
+import type { CommandHandler } from '../command.ts';
 import { cacheDirOf, ifNameOf } from '../runtime-inputs.ts';
 import { table } from './table.ts';
 

@@ -3,7 +3,7 @@
  * Go's cnitool passes no set at all, which libcni reads as "nothing is valid"; here that takes --all
  * (enforced in args.ts), because it also deletes attachments that other tools made.
  */
-import type { CommandHandler } from '../run.ts';
+import type { CommandHandler } from '../command.ts';
 import { parseGcPairs } from '../runtime-inputs.ts';
 import { cniConfigFor, loadNamedNetwork, requirePlugins } from './shared.ts';
 

@@ -6,7 +6,7 @@ import { loadNetworkConfDir } from '../../config/load.ts';
 import type { NetworkConfigList } from '../../config/types.ts';
 import { DuplicateNetworkError } from '../../core/errors.ts';
 import { formatJson } from '../output.ts';
-import type { CommandHandler } from '../run.ts';
+import type { CommandHandler } from '../command.ts';
 import { netConfPath } from '../runtime-inputs.ts';
 import { table } from './table.ts';
 

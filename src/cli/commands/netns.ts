@@ -1,7 +1,7 @@
 /** `cnitool netns add [name] | del <name> | ls`: pinned network namespaces, as `ip netns` makes them. */
 import { createNetns, deleteNetns, listNetns } from '../../netns/netns.ts';
 import { formatJson } from '../output.ts';
-import type { CommandHandler } from '../run.ts';
+import type { CommandHandler } from '../command.ts';
 import { table } from './table.ts';
 
 /** Runs one of the netns subcommands. */

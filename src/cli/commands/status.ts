@@ -2,7 +2,7 @@
  * `cnitool status <network> [<netns>]`: CNI STATUS for every plugin of the network. The optional
  * netns is accepted and ignored because Go's cnitool requires one there.
  */
-import type { CommandHandler } from '../run.ts';
+import type { CommandHandler } from '../command.ts';
 import { cniConfigFor, loadNamedNetwork, requirePlugins } from './shared.ts';
 
 /** Runs status; prints nothing when every plugin is ready. */

@@ -1,6 +1,6 @@
 /** `cnitool version <pluginType>`: CNI VERSION for one plugin. */
 import { formatJson } from '../output.ts';
-import type { CommandHandler } from '../run.ts';
+import type { CommandHandler } from '../command.ts';
 import { cniConfigFor } from './shared.ts';
 
 /** Runs version: the plugin's answer as text, or as JSON with --json. */
