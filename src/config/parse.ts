@@ -10,26 +10,11 @@
 import { arrayElements, type JsonMember, type JsonSpan, objectMembers, scanJson } from '../go/json-scan.ts';
 import { ConfigError, JsonSyntaxError } from '../core/errors.ts';
 import { goQuoteString } from '../go/quote.ts';
+import { goTypeName } from '../go/json-decode.ts';
 import { decodePluginConf } from './plugin-conf-decode.ts';
 import type { NetworkConfigList, PluginConf, PluginConfig } from './types.ts';
 import { jsonText, ownBytes } from './text.ts';
 import { selectListVersion } from './version-select.ts';
-
-/** What Go's `%T` prints for a value decoded from JSON into `interface{}`. */
-function goTypeName(value: unknown): string {
-  if (value === null) return '<nil>';
-  if (Array.isArray(value)) return '[]interface {}';
-  switch (typeof value) {
-    case 'string':
-      return 'string';
-    case 'number':
-      return 'float64';
-    case 'boolean':
-      return 'bool';
-    default:
-      return 'map[string]interface {}';
-  }
-}
 
 /** Where the bytes came from, so that errors can name the file. */
 export interface ParseOptions {

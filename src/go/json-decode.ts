@@ -47,6 +47,20 @@ export function goJsonKind(value: unknown): string {
   }
 }
 
+const GO_DYNAMIC_TYPE: Readonly<Record<string, string>> = {
+  null: '<nil>',
+  array: '[]interface {}',
+  string: 'string',
+  number: 'float64',
+  bool: 'bool',
+  object: 'map[string]interface {}',
+};
+
+/** What Go's `%T` prints for a value decoded from JSON into `interface{}`. */
+export function goTypeName(value: unknown): string {
+  return GO_DYNAMIC_TYPE[goJsonKind(value)] ?? 'map[string]interface {}';
+}
+
 /** Go's syntax-error text for `text`, or undefined when it is valid JSON. */
 export function goJsonSyntaxError(text: string): string | undefined {
   try {

@@ -251,24 +251,15 @@ function scanValue(text: string, i: number): JsonSpan {
       i = skipWs(text, i);
       if (i >= n) eof(i);
       const d = text.charCodeAt(i);
-      if (stack[stack.length - 1] === 0x7b) {
-        if (d === 0x2c) {
-          i = scanKeyAndColon(text, skipWs(text, i + 1));
-          next = true;
-        } else if (d === 0x7d) {
-          stack.pop();
-          i++;
-        } else {
-          fail(text, i, 'after object key:value pair');
-        }
-      } else if (d === 0x2c) {
-        i++;
+      const inObject = stack[stack.length - 1] === 0x7b;
+      if (d === 0x2c) {
+        i = inObject ? scanKeyAndColon(text, skipWs(text, i + 1)) : i + 1;
         next = true;
-      } else if (d === 0x5d) {
+      } else if (d === (inObject ? 0x7d : 0x5d)) {
         stack.pop();
         i++;
       } else {
-        fail(text, i, 'after array element');
+        fail(text, i, inObject ? 'after object key:value pair' : 'after array element');
       }
     }
     if (!next) return { kind: kindAt(text, start), start, end: i };

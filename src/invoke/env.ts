@@ -25,8 +25,8 @@ export interface PluginRequest {
 }
 
 /**
- * Which part of the caller's environment a plugin sees (pain point 7: a runtime's own variables,
- * such as `LOG_TARGET` or `XDG_RUNTIME_DIR`, have broken plugins):
+ * Which part of the caller's environment a plugin sees (a runtime's own variables, such as
+ * `LOG_TARGET` or `XDG_RUNTIME_DIR`, have broken plugins that read them):
  * - `'inherit'` (Go's behaviour): everything except inherited `CNI_*`;
  * - `'minimal'`: only `PATH`;
  * - a list of names: `PATH` plus those names, when set.

@@ -1,7 +1,7 @@
 /**
  * The `Exec` seam: how the rest of the library finds and runs plugins. Tests replace it with an
  * in-process fake; a runtime with a large heap can replace it with one that spawns through a small
- * helper process (spawn costs ~29 ms per GiB of parent RSS, node-measurements §3.3).
+ * helper process (spawn costs ~29 ms per GiB of parent RSS; BENCHMARKS.md).
  */
 import { findInPath } from './find.ts';
 import { type ExecOptions, type ExecOutput, spawnPlugin } from './spawn-plugin.ts';

@@ -1,7 +1,7 @@
 /**
  * Runs the small system binaries that network namespaces need (`ip`, `unshare`, `mount`, `umount`).
  *
- * No npm package can create a namespace without a native addon (see node-measurements.md §4), so we
+ * No npm package can create a namespace without a native addon, so we
  * spawn these helpers. Each call passes an explicit argv (never a shell), a minimal environment, and a
  * timeout that kills the helper's whole process group: `unshare --net=<file>` forks a short-lived child
  * that does the bind mount, and a plain `spawn({timeout})` would neither kill it nor settle while it

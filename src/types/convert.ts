@@ -1,6 +1,6 @@
 /**
  * Converting a result between spec versions, rule for rule as Go's `pkg/types/{020,040,100}`
- * converters (reference §3.5):
+ * converters (https://github.com/containernetworking/cni/tree/main/pkg/types):
  *
  * - same version: the same object back; target `""` means 0.1.0;
  * - within a family (0.1.0/0.2.0, 0.3.x/0.4.0, 1.0.0/1.1.0): a copy with the new label;

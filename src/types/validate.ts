@@ -11,31 +11,32 @@ const UNICODE_SPACE = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u
 /** Linux IFNAMSIZ - 1. */
 export const MAX_IFNAME_BYTES = 15;
 
+// Go's two checks of a name, with their codes and texts: empty, then characters outside the safe set.
+const NAME_RULES = {
+  containerId: {
+    empty: [ErrorCode.UnknownContainer, 'missing containerID'],
+    unsafe: [ErrorCode.InvalidEnvironmentVariables, 'invalid characters in containerID'],
+  },
+  network: {
+    empty: [ErrorCode.InvalidNetworkConfig, 'missing network name:'],
+    unsafe: [ErrorCode.InvalidNetworkConfig, 'invalid characters found in network name'],
+  },
+} as const;
+
+function requireSafeName(field: keyof typeof NAME_RULES, value: string): void {
+  const rule = NAME_RULES[field];
+  if (value === '') throw new ValidationError(field, rule.empty[0], rule.empty[1]);
+  if (!SAFE_NAME.test(value)) throw new ValidationError(field, rule.unsafe[0], rule.unsafe[1], value);
+}
+
 /** Refuse an empty container id (code 3) or one with characters outside `[a-zA-Z0-9_.-]` (code 4). */
 export function validateContainerId(id: string): void {
-  if (id === '') throw new ValidationError('containerId', ErrorCode.UnknownContainer, 'missing containerID');
-  if (!SAFE_NAME.test(id)) {
-    throw new ValidationError(
-      'containerId',
-      ErrorCode.InvalidEnvironmentVariables,
-      'invalid characters in containerID',
-      id,
-    );
-  }
+  requireSafeName('containerId', id);
 }
 
 /** Refuse an empty network name or one with characters outside `[a-zA-Z0-9_.-]` (code 7). */
 export function validateNetworkName(name: string): void {
-  if (name === '')
-    throw new ValidationError('network', ErrorCode.InvalidNetworkConfig, 'missing network name:');
-  if (!SAFE_NAME.test(name)) {
-    throw new ValidationError(
-      'network',
-      ErrorCode.InvalidNetworkConfig,
-      'invalid characters found in network name',
-      name,
-    );
-  }
+  requireSafeName('network', name);
 }
 
 /** Refuse an interface name the kernel would refuse or that could escape a path (code 4). */
