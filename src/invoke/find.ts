@@ -26,13 +26,7 @@ import { goList, goQuoteString } from '../go/quote.ts';
  * `ENOEXEC`, see {@link assertDirectlyExecutable}.
  */
 export async function findInPath(type: string, paths: readonly string[]): Promise<string> {
-  if (type === '') throw new PluginNotFoundError('no plugin name provided', 'no-name', paths);
-  if (type.includes('/') || type.includes('\0') || type === '..') {
-    throw new PluginNotFoundError(`invalid plugin name: ${type}`, 'invalid-name', paths, {
-      context: { plugin: type },
-    });
-  }
-  if (paths.length === 0) throw new PluginNotFoundError('no paths provided', 'no-paths', paths);
+  checkLookup(type, paths);
 
   for (const dir of paths) {
     // path.join cleans like Go's filepath.Join; an empty dir yields a cwd-relative name, as in Go.
@@ -53,7 +47,23 @@ export async function findInPath(type: string, paths: readonly string[]): Promis
       return candidate;
     }
   }
-  throw new PluginNotFoundError(
+  throw pluginNotFound(type, paths);
+}
+
+/** The refusals before any lookup (see {@link findInPath}); an {@link Exec} of its own shares them. */
+export function checkLookup(type: string, paths: readonly string[]): void {
+  if (type === '') throw new PluginNotFoundError('no plugin name provided', 'no-name', paths);
+  if (type.includes('/') || type.includes('\0') || type === '..') {
+    throw new PluginNotFoundError(`invalid plugin name: ${type}`, 'invalid-name', paths, {
+      context: { plugin: type },
+    });
+  }
+  if (paths.length === 0) throw new PluginNotFoundError('no paths provided', 'no-paths', paths);
+}
+
+/** Go's error for a type found in none of `paths`. */
+export function pluginNotFound(type: string, paths: readonly string[]): PluginNotFoundError {
+  return new PluginNotFoundError(
     `failed to find plugin ${goQuoteString(type)} in path ${goList(paths)}`,
     'not-found',
     paths,
