@@ -50,10 +50,11 @@ test('ADD runs the chain in order with prevResult; every call is recorded', asyn
       ['tune', 'ADD'],
     ],
   );
-  const tune = exec.callsOf('tune', 'ADD')[0];
-  assert.equal(tune?.env.CNI_CONTAINERID, 'c1');
-  assert.equal(tune?.pluginPath, '/fake/bin/tune');
-  assert.deepEqual((tune?.config?.prevResult as { ips: unknown }).ips, result.ips);
+  const [tune] = exec.callsOf('tune', 'ADD');
+  assert.ok(tune);
+  assert.equal(tune.env.CNI_CONTAINERID, 'c1');
+  assert.equal(tune.pluginPath, '/fake/bin/tune');
+  assert.deepEqual((tune.config?.prevResult as { ips: unknown }).ips, result.ips);
   await cni.delNetworkList(list, rt);
   assert.deepEqual(
     exec.calls.slice(2).map((c) => [c.type, c.command]),
