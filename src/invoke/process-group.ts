@@ -13,8 +13,8 @@ export function signalGroup(pgid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** The state letter and process group of `/proc/<pid>/stat`, or undefined if it vanished. */
-function statOf(pid: string): { state: string; pgrp: number } | undefined {
+/** The state letter, parent and process group of `/proc/<pid>/stat`, or undefined if it vanished. */
+function statOf(pid: string): { state: string; ppid: number; pgrp: number } | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -23,7 +23,7 @@ function statOf(pid: string): { state: string; pgrp: number } | undefined {
   }
   // "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses, so split after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
-  return { state: fields[0] ?? '', pgrp: Number(fields[2]) };
+  return { state: fields[0] ?? '', ppid: Number(fields[1]), pgrp: Number(fields[2]) };
 }
 
 /**
@@ -52,4 +52,35 @@ export function groupHasLiveMembers(pgid: number): boolean {
     if (s !== undefined && s.pgrp === pgid && s.state !== 'Z' && s.state !== 'X') return true;
   }
   return false;
+}
+
+/**
+ * The pids of `pid`'s children (zombies included), from /proc: each thread's `children` list, or,
+ * on kernels without it, every process's parent. Empty without a readable /proc. Only meaningful
+ * while `pid` cannot fork (stopped), and before it dies: orphans are re-parented.
+ */
+export function childPids(pid: number): number[] {
+  const out = new Set<number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1').split(/\s+/)) {
+        if (child !== '') out.add(Number(child));
+      }
+    }
+    return [...out];
+  } catch {
+    // No such process, or a kernel without CONFIG_PROC_CHILDREN: ask every process.
+  }
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const p of pids) {
+    const c = p.charCodeAt(0);
+    if (c < 0x30 || c > 0x39) continue;
+    if (statOf(p)?.ppid === pid) out.add(Number(p));
+  }
+  return [...out];
 }

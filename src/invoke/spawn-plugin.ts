@@ -72,12 +72,15 @@ export const EXEC_DEFAULTS = {
 const EXIT_DRAIN_MS = 100;
 /** While killing, how often to check whether the process group is gone. */
 const GROUP_POLL_MS = 25;
-/** After SIGKILL, how long to wait for the group to disappear (a process in D state dies late). */
-const AFTER_SIGKILL_WAIT_MS = 1000;
+/**
+ * After SIGKILL, how long to wait for the group to disappear (a process in D state dies late).
+ * SpawnerExec counts it into the time its helper may take to report a kill.
+ */
+export const AFTER_SIGKILL_WAIT_MS = 1000;
 /** How much of stdout errors keep. */
 const STDOUT_HEAD_BYTES = 4096;
 /** setTimeout's limit; longer timeouts are treated as none. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Spawn-time errno values worth retrying: the binary is being written, or fork hit a limit. */
 const RETRYABLE_SPAWN_ERRNO = new Set(['ETXTBSY', 'EAGAIN']);

@@ -8,7 +8,9 @@
  * Requests arrive on stdin and replies leave on stdout (spawner-protocol.ts). Before a plugin is
  * spawned, the request's slot in the start record (fd 3, see spawner-protocol.ts) is written, and
  * the pid right after: so a request with no slot certainly never ran, and can be given to a new
- * helper if this one dies, and the plugins of one that did start can be killed.
+ * helper if this one dies, and the plugins of one that did start can be killed. A `ping` is
+ * answered at once: the parent takes a helper that does not answer for a stopped or wedged one and
+ * kills it.
  *
  * When stdin ends (the parent closed it or died), the helper finishes what is in flight and exits.
  * It is not meant to be run by hand.
@@ -152,8 +154,18 @@ function releaseSlot(slot: number): void {
 
 const reader = new FrameReader((header, body) => {
   const req = header as Request;
-  if (req.t === 'run') void run(req, body);
-  else inFlight.get(req.id)?.ac.abort();
+  switch (req.t) {
+    case 'run':
+      void run(req, body);
+      return;
+    case 'abort':
+      inFlight.get(req.id)?.ac.abort();
+      return;
+    case 'ping':
+      // At once, whatever is running: the parent kills a helper that does not answer.
+      send({ t: 'pong', n: req.n });
+      return;
+  }
 });
 
 // The parent is gone: nobody reads replies any more. Finish what runs, quietly.

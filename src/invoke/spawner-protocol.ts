@@ -15,6 +15,13 @@
  * which process groups to kill. A file, not the pipe, because a message would wake the sleeping
  * parent twice per call for nothing: on a VM each wake-up costs the helper ~50 µs before it can
  * spawn (measured).
+ *
+ * A helper must answer `ping` at once, whatever else it is doing: the parent pings it when a call's
+ * deadline passes or its AbortSignal fires, and kills it (and the process groups of its plugins)
+ * when no `pong` comes back within a grace (1 s, see spawner.ts). So a helper that is stopped or
+ * wedged delays a call's failure by that grace, not indefinitely. The parent also kills the
+ * helper's children (listed from /proc while the helper is stopped), so a helper that never wrote
+ * a pid to the start record still leaves no plugin running.
  */
 import type { ExecOptions } from './spawn-plugin.ts';
 import type { ErrorContext, PluginExecInfo } from '../core/errors.ts';
@@ -35,7 +42,9 @@ export type Request =
   /** Run a plugin; the frame's body is its stdin. */
   | { t: 'run'; id: number; path: string; env: Record<string, string>; o: WireExecOptions }
   /** The caller aborted request `id`: kill its plugin's process group. */
-  | { t: 'abort'; id: number };
+  | { t: 'abort'; id: number }
+  /** Are you alive? Answer `pong` with the same `n` at once. */
+  | { t: 'ping'; n: number };
 
 /** How an error thrown by spawnPlugin in the helper travels back. */
 export type WireError =
@@ -58,7 +67,9 @@ export type Reply =
   /** The plugin exited 0; the frame's body is its stdout. */
   | { t: 'ok'; id: number; stderr: string; exitCode: number; durationMs: number }
   /** The call failed. */
-  | { t: 'err'; id: number; e: WireError };
+  | { t: 'err'; id: number; e: WireError }
+  /** The answer to `ping` `n`. */
+  | { t: 'pong'; n: number };
 
 const EMPTY = Buffer.alloc(0);
 

@@ -17,6 +17,19 @@
  *   (as on a timeout) and the call fails with a {@link PluginError} whose `cause` is a
  *   {@link SpawnerError}. Retrying is the caller's decision (after a failed ADD the usual answer is
  *   a DEL, as after any failed ADD).
+ *
+ * Deadlines do not depend on the helper. `timeoutMs` and `signal` are enforced in the helper, by
+ * spawnPlugin, as with DefaultExec, and also here: when a call's deadline passes or its signal
+ * fires, the helper is pinged (spawner-protocol.ts). A helper that does not answer within
+ * {@link HELPER_GRACE_MS} (1 s) is stopped or wedged: it is killed (SIGKILL), every call it held is
+ * handled as above for a helper death, the expired call fails with {@link PluginTimeoutError} or
+ * {@link PluginAbortedError}, and the next call starts a new helper. A helper that answers pings
+ * keeps killing the plugin itself, which takes up to `killGraceMs` + 1 s as with DefaultExec; if
+ * it has not reported the call 1 s after that, it is killed the same way. The process groups of
+ * its plugins are killed from here: those in the start record, and the helper's children, listed
+ * while it is stopped just before the kill (a plugin whose pid had not reached the record yet).
+ * So a stopped or wedged helper makes a call settle within its deadline + 1 s, plus what the
+ * kernel takes to end the processes (bounded waits, at most 1 s each for the helper and the groups).
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -37,8 +50,14 @@ import {
 } from '../core/errors.ts';
 import { type Exec, reportStderr } from './exec.ts';
 import { findInPath } from './find.ts';
-import { groupHasLiveMembers, signalGroup } from './process-group.ts';
-import type { ExecOptions, ExecOutput } from './spawn-plugin.ts';
+import { childPids, groupHasLiveMembers, signalGroup } from './process-group.ts';
+import {
+  AFTER_SIGKILL_WAIT_MS,
+  EXEC_DEFAULTS,
+  type ExecOptions,
+  type ExecOutput,
+  MAX_TIMER_MS,
+} from './spawn-plugin.ts';
 import {
   decodeSlots,
   encodeFrame,
@@ -104,6 +123,15 @@ const GROUP_POLL_MS = 25;
 const GROUP_WAIT_MS = 1000;
 /** Bodies smaller than this are copied out of the read chunk, so a small result never pins 64 KiB. */
 const COPY_BODY_BELOW = 64 * 1024;
+/**
+ * After a call's deadline or abort, how long the helper has to answer a ping before it is taken for
+ * stopped or wedged and killed; also what a live helper gets beyond its own kill of the plugin.
+ */
+export const HELPER_GRACE_MS = 1000;
+/** After we SIGKILLed the helper, how long its calls wait for the kernel to report it gone. */
+const HELPER_EXIT_WAIT_MS = 1000;
+/** After the helper exited, how long to wait for EOF on its pipes (as spawnPlugin does for plugins). */
+const PIPE_DRAIN_MS = 100;
 
 /** Flags that make Node load code before the entry point (tsx, ts-node, ...), with their value. */
 const LOADER_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
@@ -194,6 +222,8 @@ interface Call {
   readonly command: string;
   readonly context: ErrorContext | undefined;
   readonly signal: AbortSignal | undefined;
+  /** The call's timeout as spawnPlugin reads it (0: none). */
+  readonly timeoutMs: number;
   readonly startedAt: number;
   readonly resolve: (out: ExecOutput) => void;
   readonly reject: (err: Error) => void;
@@ -202,6 +232,10 @@ interface Call {
   helper: Helper | undefined;
   requeues: number;
   settled: boolean;
+  /** Why we stopped waiting for its plugin: what passed first, its deadline or its signal. */
+  expired: 'timeout' | 'abort' | undefined;
+  /** Its deadline; once expired, how long the helper has left to report it. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 /** One helper process and the calls it holds. */
@@ -214,9 +248,25 @@ interface Helper {
   stderrTail: Buffer;
   /** Why the parent gave up on it (a protocol error), if it did. */
   brokenBecause: string | undefined;
+  /** Why the parent killed it for not answering, if it did. */
+  killedBecause: string | undefined;
+  /** Its children when it was killed: their process groups are killed with the recorded ones. */
+  children: number[];
+  /** Pings sent, and the one not answered yet. */
+  pings: number;
+  ping: { n: number; timer: NodeJS.Timeout } | undefined;
+  /** Goes on without waiting for the kernel once it was killed (see HELPER_EXIT_WAIT_MS). */
+  killTimer: NodeJS.Timeout | undefined;
+  /** Hands its calls on (#onHelperGone), once: on 'close', or sooner if that does not come. */
+  end: (exitCode: number | null, signal: NodeJS.Signals | null) => void;
   gone: boolean;
   /** Resolves when the process has exited and its pipes are closed. */
   readonly exited: Promise<void>;
+}
+
+/** Whether new calls may be given to `h`. */
+function usable(h: Helper | undefined): h is Helper {
+  return h !== undefined && !h.gone && h.brokenBecause === undefined && h.killedBecause === undefined;
 }
 
 function execInfo(call: Call, signal: string | null): PluginExecInfo {
@@ -231,6 +281,11 @@ function execInfo(call: Call, signal: string | null): PluginExecInfo {
   };
 }
 
+/** Whether, and why, we stopped waiting for the call (its signal may have fired while its helper died). */
+function expiredKind(call: Call): 'timeout' | 'abort' | undefined {
+  return call.expired ?? (call.signal?.aborted ? 'abort' : undefined);
+}
+
 /** The error spawnPlugin threw in the helper, rebuilt as the same class with the same fields. */
 function errorFromWire(e: WireError, call: Call): Error {
   const opts = { context: call.context };
@@ -238,7 +293,8 @@ function errorFromWire(e: WireError, call: Call): Error {
     case 'plugin':
       return new PluginError(e.code, e.msg, e.details, e.exec, opts);
     case 'timeout':
-      return new PluginTimeoutError(e.timeoutMs, e.exec, opts);
+      // A call handed to a new helper was sent what was left of its timeout; report the caller's.
+      return new PluginTimeoutError(call.timeoutMs > 0 ? call.timeoutMs : e.timeoutMs, e.exec, opts);
     case 'aborted':
       return new PluginAbortedError(e.exec, { ...opts, cause: call.signal?.reason });
     case 'spawn': {
@@ -282,10 +338,13 @@ export class SpawnerExec implements Exec {
     this.#maxRequeue = options?.maxRequeue ?? DEFAULT_MAX_REQUEUE;
   }
 
-  /** The pid of the running helper, or undefined when none runs (not started yet, died, closed). */
+  /**
+   * The pid of the running helper, or undefined when none runs (not started yet, died, closed, or
+   * being killed for not answering).
+   */
   get helperPid(): number | undefined {
     const h = this.#helper;
-    return h === undefined || h.gone ? undefined : h.pid;
+    return usable(h) ? h.pid : undefined;
   }
 
   execPlugin(
@@ -297,6 +356,8 @@ export class SpawnerExec implements Exec {
     const { signal, ...wire } = options ?? {};
     const command = options?.command ?? env.CNI_COMMAND ?? '';
     const context = options?.context;
+    const requested = options?.timeoutMs ?? 0;
+    const timeoutMs = requested > 0 && requested <= MAX_TIMER_MS ? requested : 0;
     return new Promise<ExecOutput>((resolve, reject) => {
       const call: Call = {
         id: this.#nextId++,
@@ -307,15 +368,18 @@ export class SpawnerExec implements Exec {
         command,
         context,
         signal,
+        timeoutMs,
         startedAt: performance.now(),
         resolve,
         reject,
         onAbort: () => {
-          this.#abort(call);
+          this.#expire(call, 'abort');
         },
         helper: undefined,
         requeues: 0,
         settled: false,
+        expired: undefined,
+        timer: undefined,
       };
       // Same as spawnPlugin: an aborted signal never spawns, and a closed spawner never starts a helper.
       if (signal?.aborted) {
@@ -330,6 +394,11 @@ export class SpawnerExec implements Exec {
       this.#ref();
       signal?.addEventListener('abort', call.onAbort, { once: true });
       this.#dispatch(call);
+      if (timeoutMs > 0 && !call.settled) {
+        call.timer = setTimeout(() => {
+          this.#expire(call, 'timeout');
+        }, timeoutMs);
+      }
     }).then((out) => {
       reportStderr(this.#onStderr, pluginPath, out.stderr);
       return out;
@@ -356,9 +425,19 @@ export class SpawnerExec implements Exec {
   // ---- internals ---------------------------------------------------------------------------
 
   #dispatch(call: Call): void {
+    let o = call.wire;
+    if (call.requeues > 0 && call.timeoutMs > 0) {
+      // Handed to a new helper: the deadline stays where it was.
+      const left = call.startedAt + call.timeoutMs - performance.now();
+      if (left <= 0) {
+        this.#settle(call, undefined, this.#expiredError(call, 'timeout', null, undefined));
+        return;
+      }
+      o = { ...o, timeoutMs: Math.ceil(left) };
+    }
     let h: Helper;
     try {
-      h = this.#helper !== undefined && !this.#helper.gone ? this.#helper : this.#start();
+      h = usable(this.#helper) ? this.#helper : this.#start();
     } catch (err) {
       const info = { pid: undefined, exitCode: null, signal: null, stderr: '' };
       const cause = new SpawnerError(`cannot start the spawner helper: ${(err as Error).message}`, info, {
@@ -370,32 +449,102 @@ export class SpawnerExec implements Exec {
     call.helper = h;
     h.calls.set(call.id, call);
     h.child.stdin.write(
-      encodeFrame({ t: 'run', id: call.id, path: call.pluginPath, env: call.env, o: call.wire }, call.stdin),
+      encodeFrame({ t: 'run', id: call.id, path: call.pluginPath, env: call.env, o }, call.stdin),
     );
   }
 
-  #abort(call: Call): void {
-    if (call.settled) return;
+  /** The call's deadline passed or its signal fired (whichever came first counts). */
+  #expire(call: Call, kind: 'timeout' | 'abort'): void {
+    if (call.settled || call.expired !== undefined) return;
     const h = call.helper;
     if (h === undefined) {
       // Waiting for a new helper: it never started.
-      this.#settle(
-        call,
-        undefined,
-        new PluginAbortedError(execInfo(call, null), { cause: call.signal?.reason, context: call.context }),
-      );
+      this.#settle(call, undefined, this.#expiredError(call, kind, null, undefined));
       return;
     }
-    // Its helper died and its plugin's group is being killed: that ends in PluginAbortedError.
+    call.expired = kind;
+    // Its helper died and its plugin's group is being killed: #onHelperGone settles it.
     if (h.gone) return;
-    // The helper kills the process group and answers with PluginAbortedError (or with the
-    // plugin's own outcome, if it exited first, as spawnPlugin does).
-    h.child.stdin.write(encodeFrame({ t: 'abort', id: call.id }));
+    // The helper kills the process group and answers with PluginAbortedError or
+    // PluginTimeoutError (or with the plugin's own outcome, if it exited first, as spawnPlugin
+    // does); it times out by itself. That takes up to killGraceMs + AFTER_SIGKILL_WAIT_MS. Whether
+    // it is there to do it at all, a ping tells sooner.
+    if (kind === 'abort') h.child.stdin.write(encodeFrame({ t: 'abort', id: call.id }));
+    this.#ping(h, kind);
+    clearTimeout(call.timer);
+    const killGraceMs = call.wire.killGraceMs ?? EXEC_DEFAULTS.killGraceMs;
+    const allowed = Math.min(killGraceMs + AFTER_SIGKILL_WAIT_MS + HELPER_GRACE_MS, MAX_TIMER_MS);
+    call.timer = setTimeout(() => {
+      this.#kill(h, `did not report a call within ${allowed} ms of its ${kind}`);
+    }, allowed);
+  }
+
+  /** Check that `h` still answers; kill it if it does not within HELPER_GRACE_MS. */
+  #ping(h: Helper, why: 'timeout' | 'abort'): void {
+    if (!usable(h) || h.ping !== undefined) return;
+    const n = ++h.pings;
+    const timer = setTimeout(() => {
+      // One more I/O poll first: a pong already in the pipe while this process was too busy to
+      // read it (a long GC, a blocked loop) must count.
+      setImmediate(() => {
+        if (h.ping?.n === n) {
+          this.#kill(h, `did not answer a ping within ${HELPER_GRACE_MS} ms of a call's ${why}`);
+        }
+      });
+    }, HELPER_GRACE_MS);
+    h.ping = { n, timer };
+    h.child.stdin.write(encodeFrame({ t: 'ping', n }));
+  }
+
+  /**
+   * Kill a helper that stopped answering (SIGKILL: it may be stopped). Its calls are handed on by
+   * #onHelperGone, which kills the process groups of its plugins; new calls go to a new helper.
+   */
+  #kill(h: Helper, reason: string): void {
+    if (h.gone || h.killedBecause !== undefined) return;
+    h.killedBecause = reason;
+    if (h.ping !== undefined) {
+      clearTimeout(h.ping.timer);
+      h.ping = undefined;
+    }
+    // Once reaped (exitCode or signalCode set), its pid may already be someone else's.
+    if (h.pid !== undefined && h.child.exitCode === null && h.child.signalCode === null) {
+      // Freeze it so that it cannot start another plugin, and list its children while they are
+      // still its own: a plugin spawned just before, whose pid is not in the start record yet,
+      // is among them. (Once it is dead they belong to init.)
+      try {
+        process.kill(h.pid, 'SIGSTOP');
+      } catch {
+        // already gone
+      }
+      h.children = childPids(h.pid);
+    }
+    h.child.kill('SIGKILL');
+    // Its calls do not wait for the kernel: should it not be reported gone soon (stuck in D state,
+    // or its pipes held open by a descendant), go on without it.
+    h.killTimer = setTimeout(() => {
+      h.end(null, 'SIGKILL');
+    }, HELPER_EXIT_WAIT_MS);
+  }
+
+  /** The error of a call whose deadline passed (`timeout`) or whose signal fired (`abort`). */
+  #expiredError(
+    call: Call,
+    kind: 'timeout' | 'abort',
+    signal: string | null,
+    cause: SpawnerError | undefined,
+  ): PluginError {
+    const info = execInfo(call, signal);
+    // As DefaultExec: the abort's cause is the signal's reason.
+    return kind === 'abort'
+      ? new PluginAbortedError(info, { cause: call.signal?.reason, context: call.context })
+      : new PluginTimeoutError(call.timeoutMs, info, { cause, context: call.context });
   }
 
   #settle(call: Call, out: ExecOutput | undefined, err: Error | undefined): void {
     if (call.settled) return;
     call.settled = true;
+    clearTimeout(call.timer);
     call.helper?.calls.delete(call.id);
     call.signal?.removeEventListener('abort', call.onAbort);
     if (--this.#busy === 0) this.#unref();
@@ -454,6 +603,12 @@ export class SpawnerExec implements Exec {
       startRecord,
       stderrTail: Buffer.alloc(0),
       brokenBecause: undefined,
+      killedBecause: undefined,
+      children: [],
+      pings: 0,
+      ping: undefined,
+      killTimer: undefined,
+      end: () => undefined,
       gone: false,
       exited: new Promise<void>((resolve) => {
         markExited = resolve;
@@ -480,14 +635,31 @@ export class SpawnerExec implements Exec {
     // Writes after the helper died fail with EPIPE; its exit is handled below.
     child.stdin.on('error', () => undefined);
     let ended = false;
+    let drainTimer: NodeJS.Timeout | undefined;
     const onEnd = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (ended) return;
       ended = true;
+      clearTimeout(drainTimer);
+      clearTimeout(h.killTimer);
+      // Without 'close', the pipes may still be open: stop reading them.
+      child.stdin.destroy();
+      child.stdout.destroy();
+      child.stderr.destroy();
       void this.#onHelperGone(h, code, signal).finally(markExited);
     };
+    h.end = onEnd;
     child.on('error', () => {
       // Failed to start (ENOENT, EACCES, EAGAIN): Node emits no 'close' then.
       if (child.pid === undefined) onEnd(null, null);
+    });
+    child.on('exit', (code, signal) => {
+      // 'close' follows once its pipes are drained. Should something it started hold them open,
+      // go on after the replies already in the pipe were read (one more I/O poll, as spawnPlugin).
+      drainTimer = setTimeout(() => {
+        setImmediate(() => {
+          onEnd(code, signal);
+        });
+      }, PIPE_DRAIN_MS);
     });
     child.on('close', onEnd);
 
@@ -501,6 +673,13 @@ export class SpawnerExec implements Exec {
   }
 
   #onReply(h: Helper, reply: Reply, body: Buffer): void {
+    if (reply.t === 'pong') {
+      if (h.ping?.n === reply.n) {
+        clearTimeout(h.ping.timer);
+        h.ping = undefined;
+      }
+      return;
+    }
     const call = h.calls.get(reply.id);
     if (call === undefined) return;
     switch (reply.t) {
@@ -521,6 +700,10 @@ export class SpawnerExec implements Exec {
 
   async #onHelperGone(h: Helper, exitCode: number | null, signal: NodeJS.Signals | null): Promise<void> {
     h.gone = true;
+    if (h.ping !== undefined) {
+      clearTimeout(h.ping.timer);
+      h.ping = undefined;
+    }
     if (this.#helper === h) this.#helper = undefined;
     const stderr = h.stderrTail.toString('utf8').trim();
     const calls = [...h.calls.values()];
@@ -529,11 +712,13 @@ export class SpawnerExec implements Exec {
     const how =
       h.brokenBecause !== undefined
         ? `broke its protocol (${h.brokenBecause}) and was killed`
-        : h.pid === undefined
-          ? 'could not be started'
-          : signal !== null
-            ? `was killed by ${signal}`
-            : `exited with status ${String(exitCode)}`;
+        : h.killedBecause !== undefined
+          ? `${h.killedBecause}, and was killed (SIGKILL)`
+          : h.pid === undefined
+            ? 'could not be started'
+            : signal !== null
+              ? `was killed by ${signal}`
+              : `exited with status ${String(exitCode)}`;
     const cause = new SpawnerError(
       `spawner helper${h.pid === undefined ? '' : ` (pid ${h.pid})`} ${how}${stderr === '' ? '' : `: ${stderr}`}`,
       { pid: h.pid, exitCode, signal, stderr },
@@ -551,6 +736,7 @@ export class SpawnerExec implements Exec {
       // Logging must not change what happens to the calls.
     }
 
+    /** Calls that fail once the groups are killed; pid: recorded (0: unknown), -1: no record. */
     const orphans: Array<{ call: Call; pid: number }> = [];
     for (const call of calls) {
       if (call.settled) continue;
@@ -559,43 +745,49 @@ export class SpawnerExec implements Exec {
         orphans.push({ call, pid });
         continue;
       }
-      // No record: it certainly never started.
+      // No record: it never started (unless the helper broke its contract). An expired call
+      // fails, once the groups below are gone; any other is handed on.
+      if (expiredKind(call) !== undefined) {
+        orphans.push({ call, pid: -1 });
+        continue;
+      }
       call.helper = undefined;
-      if (call.signal?.aborted) {
-        this.#settle(
-          call,
-          undefined,
-          new PluginAbortedError(execInfo(call, null), {
-            cause: call.signal.reason,
-            context: call.context,
-          }),
-        );
-      } else if (this.#closed || call.requeues >= this.#maxRequeue) {
+      if (this.#closed || call.requeues >= this.#maxRequeue) {
         this.#settle(call, undefined, this.#notStarted(call, cause.message, cause));
       } else {
         call.requeues++;
         this.#dispatch(call);
       }
     }
-    if (orphans.length === 0) return;
+    if (orphans.length === 0 && h.children.length === 0) return;
 
     // These may be running, unsupervised: kill their process groups, as a timeout would, so that
-    // nothing of the call is left running when it fails.
-    const groups = orphans.map((o) => o.pid).filter((pid) => pid > 0);
+    // nothing of the call is left running when it fails. The helper's children, listed when we
+    // killed it, are plugins too (perhaps one whose pid the record missed): their groups as well,
+    // and themselves, should one not lead its own group.
+    const groups = new Set(orphans.map((o) => o.pid).filter((pid) => pid > 0));
+    for (const pid of h.children) {
+      groups.add(pid);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
     for (const pgid of groups) signalGroup(pgid, 'SIGKILL');
     const deadline = performance.now() + GROUP_WAIT_MS;
-    while (groups.some((g) => groupHasLiveMembers(g)) && performance.now() < deadline) {
+    while ([...groups].some((g) => groupHasLiveMembers(g)) && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, GROUP_POLL_MS));
     }
     for (const { call, pid } of orphans) {
-      const info = execInfo(call, pid > 0 ? 'SIGKILL' : null);
-      const err = call.signal?.aborted
-        ? new PluginAbortedError(info, { cause: call.signal.reason, context: call.context })
+      const expired = expiredKind(call);
+      const err = expired
+        ? this.#expiredError(call, expired, pid > 0 ? 'SIGKILL' : null, cause)
         : new PluginError(
             0,
             `netplugin failed with no error message: ${cause.message}; the plugin may have run${pid > 0 ? ', and its process group was killed' : ' (its pid was not recorded)'}`,
             undefined,
-            info,
+            execInfo(call, pid > 0 ? 'SIGKILL' : null),
             { cause, context: call.context },
           );
       this.#settle(call, undefined, err);

@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { DefaultExec, type Exec, type ExecOptions } from '../../src/invoke/exec.ts';
-import { SpawnerExec } from '../../src/invoke/spawner.ts';
+import { childPids } from '../../src/invoke/process-group.ts';
+import { SpawnerExec, type SpawnerHelperExit } from '../../src/invoke/spawner.ts';
 import {
   PluginAbortedError,
   PluginError,
@@ -33,6 +34,27 @@ function envFor(command: string, extra?: Record<string, string>): Record<string,
     CNI_PATH: '/opt/cni/bin',
     ...extra,
   };
+}
+
+/**
+ * How `p` settled, or a failed assertion once it is still pending after `ms`. The calls below run on
+ * a stopped helper: if SpawnerExec does not enforce the deadline itself, nothing ever settles them.
+ */
+async function settledWithin<T>(p: Promise<T>, ms: number, what: string): Promise<PromiseSettledResult<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Promise<'pending'>((resolve) => {
+    timer = setTimeout(resolve, ms, 'pending');
+  });
+  const r = await Promise.race([Promise.allSettled([p]).then(([s]) => s), pending]);
+  clearTimeout(timer);
+  assert.notEqual(r, 'pending', `${what} is still pending after ${ms} ms`);
+  return r as PromiseSettledResult<T>;
+}
+
+/** The rejection of a settled call (fails when it was fulfilled). */
+function rejection(r: PromiseSettledResult<unknown>): Error {
+  assert.equal(r.status, 'rejected', 'the call should have failed');
+  return r.reason as Error;
 }
 
 /** Everything observable about an outcome, minus timings and pids. */
@@ -403,5 +425,243 @@ describe('SpawnerExec', () => {
       if (alive) spawnSync('sleep', ['0.05']);
     }
     assert.equal(alive, false);
+  });
+
+  describe('a helper that stops answering (SIGSTOP): deadlines are enforced on our side', () => {
+    /**
+     * The helper's children (its plugins) once there are `n`. Read from /proc rather than from the
+     * plugins' records: the helper can be stopped right after the spawn, long before the deadline,
+     * however slowly the plugins start on a loaded machine.
+     */
+    async function spawnedBy(helper: number, n: number): Promise<number[]> {
+      let pids: number[] = [];
+      for (let i = 0; i < 1000 && pids.length < n; i++) {
+        pids = childPids(helper);
+        if (pids.length < n) await sleep(10);
+      }
+      assert.equal(pids.length, n, 'the helper spawned the plugins');
+      return pids;
+    }
+
+    /** A helper that is up, so that no deadline is spent starting it. */
+    async function warm(exec: SpawnerExec): Promise<number> {
+      await exec.execPlugin(plugins.path('instant'), STDIN, envFor('VERSION'));
+      return exec.helperPid!;
+    }
+
+    /** Neither the plugins nor anything in their process groups (the recorded grandchildren) runs. */
+    async function nothingLeft(pids: number[], before: number): Promise<void> {
+      for (const pid of pids) assert.equal(isRunning(pid), false, `plugin ${pid} was killed`);
+      for (const c of (await plugins.calls('fake')).slice(before)) {
+        assert.equal(isRunning(c.pid), false, `plugin ${c.pid} was killed`);
+        if (c.grandchildPid !== undefined) {
+          assert.equal(isRunning(c.grandchildPid), false, `and its process group (${c.grandchildPid})`);
+        }
+      }
+    }
+
+    /** Whatever a failed test left behind: the stopped helper and the plugins it started. */
+    async function cleanUp(exec: SpawnerExec, helper: number | undefined, pids: number[], before: number) {
+      const groups = [...pids];
+      for (const c of (await plugins.calls('fake')).slice(before))
+        groups.push(c.pid, c.grandchildPid ?? c.pid);
+      for (const pid of groups) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // gone, as it should be
+        }
+      }
+      try {
+        if (helper !== undefined) process.kill(helper, 'SIGKILL');
+      } catch {
+        // gone, as it should be
+      }
+      await exec.close();
+    }
+
+    /** The next call works, on a new helper. */
+    async function nextCallWorks(exec: SpawnerExec, old: number): Promise<void> {
+      await plugins.writePlan('fake', { ADD: { result: '{"again":true}' } });
+      const out = await exec.execPlugin(plugins.path('fake'), STDIN, envFor('ADD'), { timeoutMs: 10_000 });
+      assert.equal(out.stdout.toString(), '{"again":true}');
+      assert.ok(exec.helperPid !== undefined && exec.helperPid !== old, 'a new helper');
+    }
+
+    test('timeoutMs: the call fails with PluginTimeoutError, the helper is killed and replaced, no plugin is left', async () => {
+      const exits: SpawnerHelperExit[] = [];
+      const exec = new SpawnerExec({ onHelperExit: (i) => exits.push(i) });
+      let helper: number | undefined;
+      let pids: number[] = [];
+      const before = (await plugins.calls('fake')).length;
+      try {
+        helper = await warm(exec);
+        await plugins.writePlan('fake', { ADD: { delayMs: 60_000, grandchild: true } });
+        const run = exec.execPlugin(plugins.path('fake'), STDIN, envFor('ADD'), {
+          timeoutMs: 2500,
+          context: { network: 'n1' },
+        });
+        pids = await spawnedBy(helper, 1);
+        process.kill(helper, 'SIGSTOP');
+
+        const err = rejection(await settledWithin(run, 10_000, 'the call'));
+        assert.ok(err instanceof PluginTimeoutError, `got ${String(err)}`);
+        assert.equal(err.timeoutMs, 2500);
+        assert.match(err.message, /timed out after 2500 ms/);
+        assert.equal(err.context.network, 'n1');
+        assert.ok(err.cause instanceof SpawnerError, 'the cause tells that the helper did not answer');
+        assert.equal(err.cause.pid, helper);
+        assert.match(err.cause.message, /did not answer a ping/);
+
+        await nothingLeft(pids, before);
+        assert.equal(isRunning(helper), false, 'the stopped helper was killed');
+        assert.deepEqual(
+          exits.map((x) => [x.pid, x.signal, x.callsInFlight]),
+          [[helper, 'SIGKILL', 1]],
+        );
+        await nextCallWorks(exec, helper);
+        assert.ok((await plugins.calls('fake')).length <= before + 2, 'the timed-out call never ran again');
+      } finally {
+        await cleanUp(exec, helper, pids, before);
+      }
+    });
+
+    test('AbortSignal: the call fails with PluginAbortedError (cause: the reason), no plugin is left', async () => {
+      const exec = new SpawnerExec();
+      let helper: number | undefined;
+      let pids: number[] = [];
+      const before = (await plugins.calls('fake')).length;
+      try {
+        helper = await warm(exec);
+        await plugins.writePlan('fake', { ADD: { delayMs: 60_000, grandchild: 'ignore-term' } });
+        const ac = new AbortController();
+        const run = exec.execPlugin(plugins.path('fake'), STDIN, envFor('ADD'), { signal: ac.signal });
+        pids = await spawnedBy(helper, 1);
+        process.kill(helper, 'SIGSTOP');
+        await sleep(200);
+        const reason = new Error('shutting down');
+        ac.abort(reason);
+
+        const err = rejection(await settledWithin(run, 10_000, 'the aborted call'));
+        assert.ok(err instanceof PluginAbortedError, `got ${String(err)}`);
+        assert.equal(err.cause, reason, 'the cause is our signal reason, as with DefaultExec');
+        await nothingLeft(pids, before);
+        assert.equal(isRunning(helper), false, 'the stopped helper was killed');
+        await nextCallWorks(exec, helper);
+      } finally {
+        await cleanUp(exec, helper, pids, before);
+      }
+    });
+
+    test('the other calls on that helper fail typed (a started one) or run on the new helper (an unread one)', async () => {
+      const exec = new SpawnerExec();
+      let helper: number | undefined;
+      let pids: number[] = [];
+      const before = (await plugins.calls('fake')).length;
+      try {
+        helper = await warm(exec);
+        await plugins.writePlan('fake', {
+          ADD: { delayMs: 60_000, grandchild: true },
+          CHECK: { result: '{"checked":true}' },
+        });
+        const timed = exec.execPlugin(plugins.path('fake'), STDIN, envFor('ADD'), { timeoutMs: 2500 });
+        const other = exec.execPlugin(plugins.path('fake'), STDIN, envFor('ADD')); // no deadline of its own
+        pids = await spawnedBy(helper, 2);
+        process.kill(helper, 'SIGSTOP');
+        const unread = exec.execPlugin(plugins.path('fake'), STDIN, envFor('CHECK')); // sent to the stopped helper
+
+        const [t, o, u] = await Promise.all([
+          settledWithin(timed, 10_000, 'the call with a timeout'),
+          settledWithin(other, 10_000, 'the other started call'),
+          settledWithin(unread, 10_000, 'the call the helper never read'),
+        ]);
+        assert.ok(rejection(t) instanceof PluginTimeoutError);
+        const err = rejection(o);
+        assert.ok(
+          err instanceof PluginError &&
+            !(err instanceof PluginTimeoutError) &&
+            !(err instanceof PluginAbortedError),
+          `got ${String(err)}`,
+        );
+        assert.ok(err.cause instanceof SpawnerError, 'SpawnerError as cause, as for a helper death');
+        assert.equal(err.cause.pid, helper);
+        assert.match(err.message, /did not answer a ping.*the plugin may have run/);
+        assert.equal(u.status, 'fulfilled', 'a call that never started is handed to the new helper');
+        assert.equal(u.value.stdout.toString(), '{"checked":true}');
+
+        await nothingLeft(pids, before);
+        assert.equal(isRunning(helper), false);
+        const calls = (await plugins.calls('fake')).slice(before);
+        assert.ok(calls.filter((c) => c.command === 'ADD').length <= 2, 'each call ran at most once');
+        assert.equal(calls.filter((c) => c.command === 'CHECK').length, 1);
+        await nextCallWorks(exec, helper);
+      } finally {
+        await cleanUp(exec, helper, pids, before);
+      }
+    });
+
+    test('any helper: one that never answers nor records its plugins still fails the call in time, and its plugins are killed', async () => {
+      const exec = new SpawnerExec({
+        helperPath: fileURLToPath(new URL('../helpers/mute-spawner-helper.ts', import.meta.url)),
+      });
+      let helper: number | undefined;
+      let pids: number[] = [];
+      const before = (await plugins.calls('fake')).length;
+      try {
+        await plugins.writePlan('fake', { ADD: { delayMs: 60_000, grandchild: true } });
+        // A long deadline: this helper starts cold, and must have spawned the plugin by then.
+        const run = exec.execPlugin(plugins.path('fake'), STDIN, envFor('ADD'), { timeoutMs: 4000 });
+        helper = exec.helperPid!;
+        pids = await spawnedBy(helper, 1);
+
+        const err = rejection(await settledWithin(run, 15_000, 'the call'));
+        assert.ok(err instanceof PluginTimeoutError, `got ${String(err)}`);
+        assert.equal(err.timeoutMs, 4000);
+        assert.ok(err.cause instanceof SpawnerError);
+        assert.match(err.cause.message, /did not answer a ping/);
+        // In no start record: found as the helper's child while it was stopped, before the kill.
+        await nothingLeft(pids, before);
+        assert.equal(isRunning(helper), false);
+        assert.equal(exec.helperPid, undefined, 'no helper until the next call');
+      } finally {
+        await cleanUp(exec, helper, pids, before);
+      }
+    });
+
+    test('a live helper that is still killing a stubborn plugin is not taken for a stopped one', async () => {
+      const exits: SpawnerHelperExit[] = [];
+      const exec = new SpawnerExec({ onHelperExit: (i) => exits.push(i) });
+      const before = (await plugins.calls('fake')).length;
+      try {
+        const helper = await warm(exec);
+        await plugins.writePlan('fake', { ADD: { delayMs: 60_000, ignoreSigterm: true } });
+        const ac = new AbortController();
+        const run = exec.execPlugin(plugins.path('fake'), STDIN, envFor('ADD'), {
+          signal: ac.signal,
+          killGraceMs: 2500,
+        });
+        // Recorded: it ignores SIGTERM from now on. The helper needs the whole killGraceMs to
+        // answer, well beyond the grace for a stopped helper, and answers pings meanwhile.
+        for (let i = 0; i < 500 && (await plugins.calls('fake')).length === before; i++) await sleep(20);
+        const [call] = (await plugins.calls('fake')).slice(before);
+        assert.ok(call !== undefined, 'the plugin started');
+        const reason = new Error('cancelled');
+        ac.abort(reason);
+
+        const err = rejection(await settledWithin(run, 10_000, 'the call'));
+        assert.ok(err instanceof PluginAbortedError);
+        assert.equal(err.cause, reason);
+        assert.equal(
+          err.exec.signal,
+          'SIGKILL',
+          'SIGTERM was ignored: the helper sent SIGKILL after the grace',
+        );
+        assert.equal(isRunning(call.pid), false);
+        assert.equal(exec.helperPid, helper, 'the same helper');
+        assert.deepEqual(exits, []);
+      } finally {
+        await exec.close();
+      }
+    });
   });
 });
