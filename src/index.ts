@@ -87,6 +87,7 @@ export {
   type RuntimeConf,
   type OperationOptions,
   type GCArgs,
+  type GCOptions,
   type GCAttachment,
   type CachedConfig,
 } from './cni.ts';
