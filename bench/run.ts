@@ -6,7 +6,7 @@
  *   node --import tsx bench/run.ts --quick --only=exec,fixture --no-write
  *
  * Options: --quick (small counts, a smoke test), --only=<section,...> (exec, fixture, real, config,
- * cli, ballast, memory), --memory-cycles=1000,10000, --no-write (print only: no results file, no
+ * gc, cli, ballast, memory), --memory-cycles=1000,10000, --no-write (print only: no results file, no
  * BENCHMARKS.md update).
  *
  * Writes bench/results/latest.json and replaces the generated part of BENCHMARKS.md (between the
@@ -22,6 +22,7 @@ import { cliColdStart } from './cli.ts';
 import { configLoad } from './config-load.ts';
 import { execFloor } from './exec-floor.ts';
 import { fixtureChain } from './fixture-chain.ts';
+import { gcBench } from './gc.ts';
 import { memory } from './memory.ts';
 import { realChain, realChainUnavailable } from './real-chain.ts';
 import { describeMachine, markdownTable, type Row, textTable } from './report.ts';
@@ -52,6 +53,8 @@ const N = quick
       width: 8,
       files: 200,
       reps: 3,
+      gcEntries: 500,
+      gcValid: 12_500,
       cli: 5,
       ballast: 50,
       ballastDefault: 5,
@@ -64,6 +67,8 @@ const N = quick
       width: 8,
       files: 1000,
       reps: 7,
+      gcEntries: 4000,
+      gcValid: 100_000,
       cli: 20,
       ballast: 300,
       ballastDefault: 20,
@@ -121,6 +126,7 @@ async function main(): Promise<void> {
     });
   });
   await section('config', () => configLoad({ files: N.files, reps: N.reps }));
+  await section('gc', () => gcBench({ entries: N.gcEntries, valid: N.gcValid, reps: N.reps }));
   await section('cli', () => cliColdStart(N.cli));
   await section('ballast', () =>
     spawnerBallast({

@@ -4,6 +4,7 @@
  * runtime needs on top: timeouts and cancellation on every call, typed errors with context, an
  * atomic cache that a corrupt entry cannot block.
  */
+import { AttachmentSet } from './cache/attachment-set.ts';
 import {
   type CacheRead,
   type CacheSync,
@@ -63,6 +64,16 @@ export interface GCAttachment {
 /** GC's input: the attachments that are still valid. Everything else cached for the network is deleted. */
 export interface GCArgs {
   validAttachments: readonly GCAttachment[];
+}
+
+/** Options of {@link CNIConfig.gcNetworkList}. */
+export interface GCOptions extends OperationOptions {
+  /**
+   * The cache as the caller has just listed it ({@link CNIConfig.getCachedAttachments}; entries of
+   * other networks are ignored). When given, the cache directory is not read again: a caller that
+   * GCs several networks in a row lists it once instead of once per network.
+   */
+  cachedAttachments?: readonly NetworkAttachment[] | undefined;
 }
 
 /** Options every operation takes. */
@@ -495,7 +506,7 @@ export class CNIConfig {
    * `args.validAttachments`, then (spec >= 1.1.0) send GC to every plugin. All failures are
    * collected. Unlike Go, the valid set is required: an empty list means nothing is valid.
    */
-  async gcNetworkList(list: NetworkConfigList, args: GCArgs, opts?: OperationOptions): Promise<void> {
+  async gcNetworkList(list: NetworkConfigList, args: GCArgs, opts?: GCOptions): Promise<void> {
     // Checked at run time too: JavaScript callers can omit it, and omission must not mean "delete all".
     const given = args as GCArgs | undefined;
     const valid: unknown = given?.validAttachments;
@@ -504,22 +515,40 @@ export class CNIConfig {
         'gcNetworkList: args.validAttachments is required (pass [] to delete every attachment of the network)',
       );
     }
-    return this.operation('GC', list.name, list.plugins, undefined, opts, (o) => this.gcList(list, args, o));
+    const { cachedAttachments, ...operationOptions } = opts ?? {};
+    return this.operation('GC', list.name, list.plugins, undefined, operationOptions, (o) =>
+      this.gcList(list, args, o, cachedAttachments),
+    );
   }
 
-  private async gcList(list: NetworkConfigList, args: GCArgs, opts: OperationOptions): Promise<void> {
+  private async gcList(
+    list: NetworkConfigList,
+    args: GCArgs,
+    opts: OperationOptions,
+    cachedAttachments: readonly NetworkAttachment[] | undefined,
+  ): Promise<void> {
     if (list.disableGC) return;
-    const valid = new Set(args.validAttachments.map((a) => `${a.containerId}\0${a.ifName}`));
     const errors: Error[] = [];
-    let attachments: NetworkAttachment[] | undefined;
-    try {
-      attachments = await this.cache.listAttachments();
-    } catch {
-      return; // as Go: an unreadable cache directory ends GC quietly
+    let attachments: readonly NetworkAttachment[] | undefined = cachedAttachments;
+    if (attachments === undefined) {
+      try {
+        attachments = await this.cache.listAttachments();
+      } catch {
+        return; // as Go: an unreadable cache directory ends GC quietly
+      }
     }
-    for (const a of attachments ?? []) {
-      if (a.network !== list.name) continue;
-      if (valid.has(`${a.containerId}\0${a.ifName}`)) continue;
+    const mine = (attachments ?? []).filter((a) => a.network === list.name);
+    // Which of them are valid: one lookup per valid attachment, in a set of this network's cached
+    // ones, rather than a set built of the whole valid list (which can be far longer).
+    const cached = new AttachmentSet();
+    for (const a of mine) cached.add(a.containerId, a.ifName);
+    const valid = new AttachmentSet();
+    if (mine.length > 0) {
+      for (const v of args.validAttachments)
+        if (cached.has(v.containerId, v.ifName)) valid.add(v.containerId, v.ifName);
+    }
+    for (const a of mine) {
+      if (valid.has(a.containerId, a.ifName)) continue;
       const rt: RuntimeConf = {
         containerId: a.containerId,
         netns: a.netns,

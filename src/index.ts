@@ -75,6 +75,7 @@ export {
   type RuntimeConf,
   type OperationOptions,
   type GCArgs,
+  type GCOptions,
   type GCAttachment,
   type CachedConfig,
 } from './cni.ts';

@@ -341,6 +341,29 @@ export class ResultCache {
    * unreadable, non-JSON, wrong-kind and mismatching entries skipped.
    */
   async listAttachments(containerId?: string): Promise<NetworkAttachment[] | undefined> {
+    const names = await this.listEntryNames();
+    if (names === undefined) return undefined;
+    const out: NetworkAttachment[] = [];
+    for (const name of names) {
+      if (containerId) {
+        const at = name.indexOf(`-${containerId}-`);
+        if (at <= 0 || at + containerId.length + 2 >= name.length) continue;
+      }
+      const a = await this.readListed(name);
+      if (a === undefined) continue;
+      if (containerId && a.containerId !== containerId) continue;
+      out.push(a);
+    }
+    return out;
+  }
+
+  /**
+   * The names in the results directory that may hold entries, sorted as Go sorts them: temp files
+   * and quarantined copies left out (temp files a crashed writer left are removed on the way).
+   * Undefined when the directory does not exist. One `readdir`: the cheap half of
+   * {@link listAttachments}, for a caller that compares two listings before reading files again.
+   */
+  async listEntryNames(): Promise<string[] | undefined> {
     let names: string[];
     try {
       names = (await fs.readdir(this.resultsDir)).sort();
@@ -352,35 +375,38 @@ export class ResultCache {
       });
     }
     if (names.some((n) => n.startsWith(TEMP_PREFIX))) await this.removeStale(names, STALE_TEMP_MS);
-    const out: NetworkAttachment[] = [];
-    for (const name of names) {
-      if (name.startsWith(TEMP_PREFIX) || name.includes(CORRUPT_SUFFIX)) continue;
-      if (containerId) {
-        const at = name.indexOf(`-${containerId}-`);
-        if (at <= 0 || at + containerId.length + 2 >= name.length) continue;
-      }
-      let text: string;
-      try {
-        text = await fs.readFile(path.join(this.resultsDir, name), 'utf8');
-      } catch {
-        continue;
-      }
-      const read = decodeCacheText(text, path.join(this.resultsDir, name));
-      if (read.kind !== 'entry') continue;
-      const e = read.entry;
-      if (containerId && e.containerId !== containerId) continue;
-      if (!e.ifName || !e.network) continue;
-      out.push({
-        containerId: e.containerId,
-        network: e.network,
-        ifName: e.ifName,
-        config: e.config,
-        netns: e.netns ?? '',
-        cniArgs: e.cniArgs,
-        capabilityArgs: e.capabilityArgs,
-      });
+    return names.filter((n) => !n.startsWith(TEMP_PREFIX) && !n.includes(CORRUPT_SUFFIX));
+  }
+
+  /**
+   * Read one file named by {@link listEntryNames} as {@link listAttachments} does: undefined when
+   * it is gone or unreadable, not a cniCacheV1 entry, or lacks a network or interface name (or
+   * `name` is not a single file name).
+   */
+  async readListed(name: string): Promise<NetworkAttachment | undefined> {
+    if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+      return undefined;
     }
-    return out;
+    const file = path.join(this.resultsDir, name);
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+    const read = decodeCacheText(text, file);
+    if (read.kind !== 'entry') return undefined;
+    const e = read.entry;
+    if (!e.ifName || !e.network) return undefined;
+    return {
+      containerId: e.containerId,
+      network: e.network,
+      ifName: e.ifName,
+      config: e.config,
+      netns: e.netns ?? '',
+      cniArgs: e.cniArgs,
+      capabilityArgs: e.capabilityArgs,
+    };
   }
 }
 

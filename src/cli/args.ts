@@ -1,7 +1,9 @@
 /**
  * Turning argv into an {@link Invocation}: which command, its positional arguments and options.
- * Options may come before or after the command words (as with Go's cobra-based cnitool). Anything
- * malformed is a {@link CliUsageError}, raised before any command module is even loaded.
+ * Options may come before or after the command words. After the command, a word that begins with
+ * `-` but is none of our options is an argument, as Go's cnitool (which reads its arguments by
+ * position) takes it: `cnitool add -foo /run/netns/x` names network "-foo". `--` ends the options.
+ * Anything malformed is a {@link CliUsageError}, raised before any command module is even loaded.
  */
 import { parseArgs } from 'node:util';
 import { CliUsageError } from '../core/errors.ts';
@@ -33,6 +35,63 @@ const PARSE_OPTIONS = {
   version: { type: 'boolean' },
 } as const;
 
+/**
+ * Whether `word`, read alone, is one of our options (every part of it, for a group such as `-hi`):
+ * undefined when it is not; else whether it takes the next word as its value (`-i eth1`).
+ */
+function ourOption(word: string): { takesNext: boolean } | undefined {
+  if (!word.startsWith('-') || word === '-' || word === '--') return undefined;
+  const { tokens } = parseArgs({
+    args: [word],
+    options: PARSE_OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  let takesNext = false;
+  for (const t of tokens) {
+    if (t.kind !== 'option' || !Object.hasOwn(PARSE_OPTIONS, t.name)) return undefined;
+    const type = PARSE_OPTIONS[t.name as keyof typeof PARSE_OPTIONS].type;
+    takesNext = type === 'string' && t.value === undefined;
+  }
+  return { takesNext };
+}
+
+/**
+ * Split argv into our options (with their values) and the operands (command words and arguments),
+ * in order. Before the first operand — the command — a word starting with `-` must be one of our
+ * options (Go's cnitool fails too when its first argument is not a command); after it, such a word
+ * is an operand unless it is one of our options. After `--` everything is an operand. `dashed`
+ * lists the operands that look like options (not those after `--`), for the error when there are
+ * too many arguments.
+ */
+function splitArgv(argv: readonly string[]): { options: string[]; operands: string[]; dashed: string[] } {
+  const options: string[] = [];
+  const operands: string[] = [];
+  const dashed: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] as string;
+    if (word === '--') {
+      operands.push(...argv.slice(i + 1));
+      break;
+    }
+    const option = ourOption(word);
+    if (option !== undefined) {
+      options.push(word);
+      const next = argv[i + 1];
+      if (option.takesNext && next !== undefined && next !== '--') {
+        options.push(next);
+        i++;
+      }
+    } else if (word.startsWith('-') && word !== '-') {
+      if (operands.length === 0) throw new CliUsageError(`unknown option ${word}`);
+      operands.push(word);
+      dashed.push(word);
+    } else operands.push(word);
+  }
+  return { options, operands, dashed };
+}
+
 /** Node's parseArgs messages carry a long tip; keep the part that says what is wrong. */
 function usageFromParseError(e: unknown): CliUsageError {
   const err = e as Error & { code?: string };
@@ -41,8 +100,13 @@ function usageFromParseError(e: unknown): CliUsageError {
   switch (err.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return new CliUsageError(`unknown option ${quoted ?? err.message}`);
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return new CliUsageError(`option ${long ?? ''} needs a value`.replace('  ', ' '));
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      // Every variant of the message names the long form somewhere (the tip of "ambiguous" too).
+      const name = /--[a-z][a-z-]*/.exec(err.message)?.[0] ?? long ?? '';
+      if (err.message.includes('does not take an argument'))
+        return new CliUsageError(`option ${name} does not take a value`);
+      return new CliUsageError(`option ${name} needs a value`.replace('  ', ' '));
+    }
     default:
       return new CliUsageError(err.message.split('. ')[0] ?? err.message);
   }
@@ -90,9 +154,15 @@ function optionGiven(values: Record<string, unknown>, name: OptionName): boolean
  * command, a wrong number of arguments, a malformed --timeout, gc without pairs or --all.
  */
 export function parseCommandLine(argv: readonly string[]): Invocation {
+  const split = splitArgv(argv);
   let parsed: ReturnType<typeof parseArgs<{ options: typeof PARSE_OPTIONS; allowPositionals: true }>>;
   try {
-    parsed = parseArgs({ args: [...argv], options: PARSE_OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: [...split.options, '--', ...split.operands],
+      options: PARSE_OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (e) {
     throw usageFromParseError(e);
   }
@@ -130,6 +200,9 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     }
   }
   const args = positionals.slice(used);
+  // Too many arguments, one of which looks like an option: most likely a mistyped option.
+  const extra = args.length > spec.maxArgs ? split.dashed.find((d) => args.includes(d)) : undefined;
+  if (extra !== undefined) throw unknownOption(extra, spec.name);
   if (args.length < spec.minArgs || args.length > spec.maxArgs) {
     const expected = spec.args === '' ? 'no arguments' : spec.args;
     const problem = args.length < spec.minArgs ? 'missing arguments' : 'too many arguments';
@@ -143,14 +216,30 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     all: values.all === true,
   };
   if (options.cacheDir === '') throw new CliUsageError('--cache-dir must not be empty', spec.name);
-  checkGcArguments(spec.name, args, options);
+  checkGcArguments(spec.name, args, options, split.dashed);
   return { kind: 'run', command: spec, args, options };
 }
 
+/** An argument that looks like an option where no further argument fits: a mistyped option, most likely. */
+function unknownOption(word: string, command: string): CliUsageError {
+  return new CliUsageError(
+    `unknown option ${word} (to pass an argument that begins with "-", put it after "--")`,
+    command,
+  );
+}
+
 /** gc's safety rule: deleting everything has to be asked for with --all, and --all alone. */
-function checkGcArguments(name: CommandName, args: readonly string[], options: CliOptions): void {
+function checkGcArguments(
+  name: CommandName,
+  args: readonly string[],
+  options: CliOptions,
+  dashed: readonly string[],
+): void {
   if (name !== 'gc') return;
   const pairs = args.slice(1);
+  // No <containerId>:<ifName> begins with "-" (container ids begin with a letter or digit).
+  const option = pairs.find((p) => dashed.includes(p));
+  if (option !== undefined) throw unknownOption(option, 'gc');
   if (options.all && pairs.length > 0) {
     throw new CliUsageError('gc: --all cannot be combined with <containerId>:<ifName> pairs', 'gc');
   }

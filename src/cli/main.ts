@@ -4,16 +4,16 @@
  * the standard streams and Ctrl-C. Everything else is loaded on demand, so `cnitool --help` starts
  * as fast as Node itself.
  */
-import { runCli } from './run.ts';
+import { exitStatusForSignal, InterruptedError, runCli } from './run.ts';
 
 const controller = new AbortController();
 let interrupts = 0;
 const onSignal = (signal: NodeJS.Signals): void => {
   interrupts++;
   // The first signal aborts the running plugin (its process group is killed) and lets cnitool
-  // report and exit; a second one means "stop now".
-  if (interrupts > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
-  controller.abort(new Error(`interrupted by ${signal}`));
+  // report and exit with 128 + the signal (SIGINT 130, SIGTERM 143); a second one means "stop now".
+  if (interrupts > 1) process.exit(exitStatusForSignal(signal));
+  controller.abort(new InterruptedError(signal));
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);

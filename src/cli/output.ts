@@ -10,7 +10,6 @@ import {
   type CniErrorObject,
   ConfigError,
   ErrorCode,
-  findCniError,
   ResultError,
   VersionError,
 } from '../core/errors.ts';
@@ -120,24 +119,39 @@ export function errorLine(err: unknown): string {
 const ERROR_CNI_VERSION = '1.1.0';
 
 /**
- * The spec's error object for any failure. A CNI error keeps its code, msg and details; a failure
- * that wraps one (a plugin failing inside a network list) keeps the plugin's code with our full
- * message; anything else gets the closest well-known code.
+ * The spec's error object for any failure. `code` is always a spec code, never 0:
+ * - the first non-zero code on the error's `cause` chain: a plugin's own code (a failure inside a
+ *   network list keeps it, with our full message), or the code of an input check (3, 4, 7, 8);
+ * - otherwise by the kind of failure, the first one found along the chain: 4 bad invocation, 7
+ *   configuration, 1 version, 6 a result that cannot be decoded, 5 cache I/O, and 999 for anything
+ *   else. A plugin that failed without an error object (non-zero exit with nothing on stdout,
+ *   killed by a signal, timed out, interrupted) carries code 0, as in Go, which is no spec code:
+ *   such a failure gets 999 (or 6 when its output was a result that could not be decoded).
  */
 export function errorObject(err: unknown): CniErrorObject {
-  if (err instanceof CniError) return err.toJSON(ERROR_CNI_VERSION);
-  const inner = findCniError(err);
-  const msg = errorLine(err);
-  if (inner) return { cniVersion: ERROR_CNI_VERSION, code: inner.code, msg };
-  return { cniVersion: ERROR_CNI_VERSION, code: fallbackCode(err), msg };
+  const code = specCode(err);
+  if (err instanceof CniError) return { ...err.toJSON(ERROR_CNI_VERSION), code };
+  return { cniVersion: ERROR_CNI_VERSION, code, msg: errorLine(err) };
 }
 
-function fallbackCode(err: unknown): number {
-  if (err instanceof CliUsageError) return ErrorCode.InvalidEnvironmentVariables; // the invocation is wrong
-  if (err instanceof ConfigError) return ErrorCode.InvalidNetworkConfig;
-  if (err instanceof VersionError) return ErrorCode.IncompatibleCNIVersion;
-  if (err instanceof ResultError) return ErrorCode.DecodingFailure;
-  if (err instanceof CacheError) return ErrorCode.IOFailure;
+/** `err` and its causes, outermost first (bounded: cause chains can be cyclic). */
+function* causeChain(err: unknown): Generator {
+  let e: unknown = err;
+  for (let depth = 0; depth < 16 && e !== undefined && e !== null; depth++) {
+    yield e;
+    e = e instanceof Error ? e.cause : undefined;
+  }
+}
+
+function specCode(err: unknown): number {
+  for (const e of causeChain(err)) if (e instanceof CniError && e.code !== ErrorCode.Unknown) return e.code;
+  for (const e of causeChain(err)) {
+    if (e instanceof CliUsageError) return ErrorCode.InvalidEnvironmentVariables; // the invocation is wrong
+    if (e instanceof ConfigError) return ErrorCode.InvalidNetworkConfig;
+    if (e instanceof VersionError) return ErrorCode.IncompatibleCNIVersion;
+    if (e instanceof ResultError) return ErrorCode.DecodingFailure;
+    if (e instanceof CacheError) return ErrorCode.IOFailure;
+  }
   return ErrorCode.Internal;
 }
 

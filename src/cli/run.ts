@@ -4,6 +4,7 @@
  * engine) are imported dynamically, so help, usage errors and --version never pay for them.
  */
 import { readFile } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import { parseCommandLine } from './args.ts';
 import type { CommandHandler } from './command.ts';
 import { type CliIO, formatJson, reportError } from './output.ts';
@@ -15,6 +16,28 @@ export type { CliIO } from './output.ts';
 export const EXIT_FAILURE = 1;
 /** Exit status after Ctrl-C (128 + SIGINT), the shell's convention. */
 export const EXIT_INTERRUPTED = 130;
+
+/** Exit status after `signal`: 128 + its number, the shell's convention (SIGINT 130, SIGTERM 143). */
+export function exitStatusForSignal(signal: NodeJS.Signals): number {
+  const n = osConstants.signals[signal] as number | undefined;
+  return n === undefined ? EXIT_INTERRUPTED : 128 + n;
+}
+
+/** The abort reason main.ts gives when a signal arrives: says which one, for the exit status. */
+export class InterruptedError extends Error {
+  readonly signal: NodeJS.Signals;
+  constructor(signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}`);
+    this.name = 'InterruptedError';
+    this.signal = signal;
+  }
+}
+
+/** The exit status of a run that was aborted: 128 + the signal when the reason names one, else 130. */
+function interruptedStatus(signal: AbortSignal): number {
+  const reason: unknown = signal.reason;
+  return reason instanceof InterruptedError ? exitStatusForSignal(reason.signal) : EXIT_INTERRUPTED;
+}
 
 async function loadHandler(name: CommandName): Promise<CommandHandler> {
   // Literal specifiers, so the build rewrites each `.ts` to `.js`.
@@ -49,10 +72,13 @@ async function packageVersion(): Promise<string> {
 
 /**
  * Run cnitool with `argv` (the arguments after the script name). Never throws: every failure is
- * reported on `io.stderr` and turned into the exit status (0 ok, 1 failure, 130 interrupted).
+ * reported on `io.stderr` and turned into the exit status (0 ok, 1 failure; after an abort, 143 when
+ * its reason is an {@link InterruptedError} for SIGTERM — 128 + the signal — else 130).
  */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
-  let json = argv.includes('--json');
+  // For an error the parse itself raises; `--json` after `--` is an argument, not the option.
+  const end = argv.indexOf('--');
+  let json = (end < 0 ? argv : argv.slice(0, end)).includes('--json');
   try {
     const inv = parseCommandLine(argv);
     json = inv.kind === 'run' ? inv.options.json : inv.json;
@@ -74,6 +100,6 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     }
   } catch (e) {
     reportError(io, e, json);
-    return io.signal?.aborted ? EXIT_INTERRUPTED : EXIT_FAILURE;
+    return io.signal?.aborted ? interruptedStatus(io.signal) : EXIT_FAILURE;
   }
 }

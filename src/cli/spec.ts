@@ -256,7 +256,12 @@ Options:
 
 ${RUNTIME_ENV}
 
-Exit status: 0 on success, 1 on any failure (130 after Ctrl-C). Errors are one line on stderr.
+Options may come before or after the command. After the command, a word that begins with "-" and is
+not one of these options is an argument (as Go's cnitool reads it: "cnitool add -foo <netns>" names
+network "-foo"); "--" ends the options.
+
+Exit status: 0 on success, 1 on any failure, 130 after Ctrl-C (SIGINT), 143 after SIGTERM.
+Errors are one line on stderr.
 Run "cnitool <command> --help" for details.
 `;
 }

@@ -3,7 +3,8 @@
  *
  * - operations on one container never run in parallel ({@link KeyedMutex}, FIFO per container);
  * - operations on different containers do run in parallel;
- * - GC never runs while an ADD or DEL is in flight, and new ones wait until it ends ({@link GcGate}).
+ * - GC's DELs and plugin GC calls never run while an ADD or DEL is in flight, and new ones wait until
+ *   they end ({@link GcGate}); GC reads the cache before it enters (see NetworkManager.gc).
  *
  * Both primitives are in-process only. {@link ContainerLockFile} adds an advisory lock file so that
  * two processes sharing one cache directory (a runtime and `cnitool`, two runtime instances) do not

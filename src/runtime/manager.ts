@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { CNIConfig, type GCAttachment, type RuntimeConf } from '../cni.ts';
+import { AttachmentSet } from '../cache/attachment-set.ts';
 import type { NetworkAttachment } from '../cache/cache.ts';
 import { confListFromConf, loadNetworkConfDir } from '../config/load.ts';
 import { networkConfFromBytes, pluginConfFromBytes } from '../config/parse.ts';
@@ -90,6 +91,81 @@ const DEFAULT_CLEANUP_TIMEOUT_MS = 60_000;
 /** Default bound on a STATUS round, so a hung plugin cannot hang a readiness probe. */
 const DEFAULT_STATUS_TIMEOUT_MS = 10_000;
 
+/**
+ * What a GC learns while it reads the cache outside its exclusive section: the containers whose
+ * operations held the gate when it started (it waits for them and collects what they leave, as if
+ * they had finished first) and those whose operations entered since (ordered after the GC: their
+ * attachments are left alone this round). Both kinds are read again under the exclusive gate.
+ */
+interface GcWatch {
+  inFlight: Set<string>;
+  late: Set<string>;
+}
+
+/** What GC does with one cached attachment. */
+type GcVerdict = { keep: true } | { keep: false; list: NetworkConfigList } | { keep: true; error: Error };
+
+/**
+ * The valid set of a GC as hash lookups: container ids, or `(containerId, ifName)` pairs, each for
+ * every network or for one. Built once, so matching a cached attachment is O(1), and each of the
+ * caller's objects is read once.
+ */
+class ValidIndex {
+  readonly byId: boolean;
+  private readonly ids: Set<string>;
+  /** The pairs, copied, in the caller's order. */
+  private readonly pairs: ReadonlyArray<{ containerId: string; ifName: string; network: string | undefined }>;
+  /** Pairs valid in every network. */
+  private readonly anyNetwork = new AttachmentSet();
+  /** Pairs valid in one network, by network. */
+  private readonly oneNetwork = new Map<string, AttachmentSet>();
+  private readonly perNetwork = new Map<string, GCAttachment[]>();
+
+  constructor(valid: readonly string[] | readonly GcValidAttachment[]) {
+    this.byId = valid.every((v) => typeof v === 'string');
+    this.ids = new Set(this.byId ? (valid as readonly string[]) : []);
+    this.pairs = this.byId
+      ? []
+      : (valid as readonly GcValidAttachment[]).map((p) => ({
+          containerId: p.containerId,
+          ifName: p.ifName,
+          network: p.network,
+        }));
+    for (const p of this.pairs) {
+      if (p.network === undefined) {
+        this.anyNetwork.add(p.containerId, p.ifName);
+        continue;
+      }
+      let set = this.oneNetwork.get(p.network);
+      if (set === undefined) this.oneNetwork.set(p.network, (set = new AttachmentSet()));
+      set.add(p.containerId, p.ifName);
+    }
+  }
+
+  has(a: { containerId: string; ifName: string; network: string }): boolean {
+    if (this.byId) return this.ids.has(a.containerId);
+    return (
+      this.anyNetwork.has(a.containerId, a.ifName) ||
+      this.oneNetwork.get(a.network)?.has(a.containerId, a.ifName) === true
+    );
+  }
+
+  /** The pairs that apply to `network`, each once, in the caller's order (computed once per network). */
+  pairsFor(network: string): readonly GCAttachment[] {
+    let out = this.perNetwork.get(network);
+    if (out === undefined) {
+      out = [];
+      const listed = new AttachmentSet();
+      for (const p of this.pairs) {
+        if (p.network !== undefined && p.network !== network) continue;
+        if (listed.add(p.containerId, p.ifName)) out.push({ containerId: p.containerId, ifName: p.ifName });
+      }
+      this.perNetwork.set(network, out);
+    }
+    return out;
+  }
+}
+
 interface PlannedAttachment {
   network: ManagedNetwork;
   list: NetworkConfigList;
@@ -120,6 +196,10 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
   private readonly options: NetworkManagerOptions;
   private readonly mutex = new KeyedMutex();
   private readonly gate = new GcGate();
+  /** Containers whose operation holds the shared side of the gate, with how many (GC reads it). */
+  private readonly active = new Map<string, number>();
+  /** GCs reading the cache before their exclusive section: what each must look at again. */
+  private readonly gcWatches = new Set<GcWatch>();
   private readonly lockFile: ContainerLockFile | undefined;
   private set: NetworkSet = { networks: [], configErrors: [], missing: [] };
   private lastErrorText = new Map<string, string>();
@@ -294,6 +374,7 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
     try {
       releases.push(await this.mutex.acquire(containerId, signal));
       releases.push(await this.gate.acquireShared(signal));
+      releases.push(this.markActive(containerId));
       if (this.lockFile) {
         releaseFile = await this.lockFile.acquire(containerId, {
           signal,
@@ -305,6 +386,23 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
       if (releaseFile) await releaseFile();
       for (const r of releases.reverse()) r();
     }
+  }
+
+  /**
+   * Record that an operation on the container holds the gate: a GC reading the cache meanwhile
+   * learns that it must not trust what it read for this container. Returns the release.
+   */
+  private markActive(containerId: string): Release {
+    this.active.set(containerId, (this.active.get(containerId) ?? 0) + 1);
+    for (const w of this.gcWatches) w.late.add(containerId);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.active.get(containerId) ?? 1) - 1;
+      if (n > 0) this.active.set(containerId, n);
+      else this.active.delete(containerId);
+    };
   }
 
   private assertReady(set: NetworkSet): void {
@@ -675,11 +773,20 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
   }
 
   /**
-   * Garbage-collect, exclusive of every ADD, CHECK and DEL (they wait; GC waits for those in
-   * flight). Every cached attachment not in `valid` is DELeted with its own cached config — also
-   * those of networks no longer loaded — then every loaded network gets libcni's GC (plugins >= 1.1.0
-   * receive the valid attachments). `valid` is container ids (all their attachments stay) or
-   * `(containerId, ifName[, network])` pairs; it is required — pass `[]` to remove everything.
+   * Garbage-collect. Every cached attachment not in `valid` is DELeted with its own cached config —
+   * also those of networks no longer loaded — then every loaded network gets libcni's GC (plugins
+   * >= 1.1.0 receive the valid attachments). `valid` is container ids (all their attachments stay)
+   * or `(containerId, ifName[, network])` pairs; it is required — pass `[]` to remove everything.
+   *
+   * The cache is read and matched against `valid` first, without blocking anything; only then does
+   * GC take the gate exclusively (waiting for the ADDs, CHECKs and DELs in flight, holding back new
+   * ones), look again at what changed meanwhile — one directory listing, plus the entries of the
+   * containers operated on since it started — and run the DELs and the plugins' GC. Operations
+   * that were in flight when GC was called are ordered before it: their attachments are collected
+   * if not valid. Operations that started after it are ordered after it: their containers'
+   * attachments are left alone this round. Matching is by hash lookups, so the cost is linear in
+   * the cache and the valid list.
+   *
    * An attachment whose DEL failed is reported to the plugins as still valid, since its resources
    * are still held and its cache entry still exists; the next GC retries it.
    */
@@ -690,46 +797,68 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
       );
     }
     await this.ensureLoaded();
-    const byId = valid.every((v) => typeof v === 'string');
-    const ids = new Set(byId ? (valid as readonly string[]) : []);
-    const pairs = byId ? [] : (valid as readonly GcValidAttachment[]);
-    const isValid = (a: { containerId: string; ifName: string; network: string }): boolean =>
-      byId
-        ? ids.has(a.containerId)
-        : pairs.some(
-            (p) =>
-              p.containerId === a.containerId &&
-              p.ifName === a.ifName &&
-              (p.network === undefined || p.network === a.network),
-          );
+    opts.signal?.throwIfAborted();
+    const index = new ValidIndex(valid);
+    const verdicts = new WeakMap<NetworkAttachment, GcVerdict>();
+    const verdict = (a: NetworkAttachment, loaded: readonly ManagedNetwork[]): GcVerdict => {
+      let v = verdicts.get(a);
+      if (v === undefined) {
+        v = this.gcVerdict(a, index, loaded);
+        verdicts.set(a, v);
+      }
+      return v;
+    };
 
-    const release = await this.gate.acquireExclusive(opts.signal);
+    // Outside the exclusive section: read and match the whole cache.
+    const watch: GcWatch = { inFlight: new Set(this.active.keys()), late: new Set() };
+    this.gcWatches.add(watch);
+    let release: Release;
+    let before = new Map<string, NetworkAttachment | undefined>();
+    try {
+      try {
+        before = await this.readCacheByName();
+      } catch {
+        // Read again below, under the gate; an error that persists is reported from there.
+      }
+      const loaded = this.set.networks;
+      for (const a of before.values()) if (a !== undefined) verdict(a, loaded);
+      if (!index.byId) for (const n of loaded) index.pairsFor(n.name);
+      release = await this.gate.acquireExclusive(opts.signal);
+    } finally {
+      this.gcWatches.delete(watch);
+    }
+
     try {
       const networks = this.set.networks;
       const report: GcReport = { removed: [], errors: [], dryRun: opts.dryRun === true };
-      let all: NetworkAttachment[] = [];
+      // Under the gate: one listing; files read again only where something may have changed.
+      let names: string[] = [];
       try {
-        all = await this.cni.getCachedAttachments();
+        names = (await this.cni.cache.listEntryNames()) ?? [];
       } catch (e) {
         report.errors.push(asError(e));
+      }
+      const touched = (id: string): boolean => watch.inFlight.has(id) || watch.late.has(id);
+      const all: NetworkAttachment[] = [];
+      for (const name of names) {
+        const seen = before.get(name);
+        const a =
+          seen !== undefined && !touched(seen.containerId) ? seen : await this.cni.cache.readListed(name);
+        if (a !== undefined) all.push(a);
       }
       const kept: NetworkAttachment[] = [];
       const stale: Array<{ a: NetworkAttachment; list: NetworkConfigList }> = [];
       for (const a of all) {
-        if (isValid(a)) {
+        if (watch.late.has(a.containerId)) {
           kept.push(a);
           continue;
         }
-        let list: NetworkConfigList;
-        try {
-          list = this.listForCached(a, networks);
-        } catch (e) {
-          report.errors.push(asError(e));
+        const v = verdict(a, networks);
+        if (v.keep) {
+          if ('error' in v) report.errors.push(v.error);
           kept.push(a);
-          continue;
-        }
-        if (list.disableGC) kept.push(a);
-        else stale.push({ a, list });
+        } else if (v.list.disableGC) kept.push(a);
+        else stale.push({ a, list: v.list });
       }
       if (report.dryRun) {
         report.removed = stale.map(({ a }) => ({
@@ -765,20 +894,28 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
           if (releaseFile) await releaseFile();
         }
       }
+      const keptByNetwork = new Map<string, NetworkAttachment[]>();
+      for (const a of kept) {
+        const list = keptByNetwork.get(a.network);
+        if (list === undefined) keptByNetwork.set(a.network, [a]);
+        else list.push(a);
+      }
       for (const n of networks) {
-        const validAttachments: GCAttachment[] = kept
-          .filter((a) => a.network === n.name)
-          .map((a) => ({ containerId: a.containerId, ifName: a.ifName }));
-        if (!byId) {
-          for (const p of pairs) {
-            if (p.network !== undefined && p.network !== n.name) continue;
-            if (!validAttachments.some((v) => v.containerId === p.containerId && v.ifName === p.ifName)) {
-              validAttachments.push({ containerId: p.containerId, ifName: p.ifName });
-            }
-          }
+        const cachedAttachments = keptByNetwork.get(n.name) ?? [];
+        const validAttachments: GCAttachment[] = cachedAttachments.map((a) => ({
+          containerId: a.containerId,
+          ifName: a.ifName,
+        }));
+        if (!index.byId) {
+          const listed = new AttachmentSet();
+          for (const a of cachedAttachments) listed.add(a.containerId, a.ifName);
+          for (const p of index.pairsFor(n.name))
+            if (!listed.has(p.containerId, p.ifName)) validAttachments.push(p);
         }
         try {
-          await this.cni.gcNetworkList(n.list, { validAttachments }, { signal });
+          // What is left in the cache for this network is `cachedAttachments`, all of it valid:
+          // libcni's own sweep has nothing to do, and need not read the cache again.
+          await this.cni.gcNetworkList(n.list, { validAttachments }, { signal, cachedAttachments });
         } catch (e) {
           const err = asError(e);
           if (err instanceof AggregateLibcniError) report.errors.push(...err.errors);
@@ -789,6 +926,25 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
       return report;
     } finally {
       release();
+    }
+  }
+
+  /** Every cache file by name, with what it holds (undefined: unreadable or not an entry). */
+  private async readCacheByName(): Promise<Map<string, NetworkAttachment | undefined>> {
+    const out = new Map<string, NetworkAttachment | undefined>();
+    for (const name of (await this.cni.cache.listEntryNames()) ?? []) {
+      out.set(name, await this.cni.cache.readListed(name));
+    }
+    return out;
+  }
+
+  /** Keep a cached attachment (valid, or its config unusable) or DEL it with the list it names. */
+  private gcVerdict(a: NetworkAttachment, index: ValidIndex, loaded: readonly ManagedNetwork[]): GcVerdict {
+    if (index.has(a)) return { keep: true };
+    try {
+      return { keep: false, list: this.listForCached(a, loaded) };
+    } catch (e) {
+      return { keep: true, error: asError(e) };
     }
   }
 }

@@ -39,6 +39,42 @@ describe('parseCommandLine', () => {
     assert.deepEqual(inv.args, ['n', 'ns']);
   });
 
+  test('after the command, a "-" word that is none of our options is an argument, as Go\'s cnitool reads it', () => {
+    // Go's cnitool takes its arguments by position: `cnitool add -foo /run/netns/x` is network "-foo".
+    assert.deepEqual(run(['add', '-foo', '/run/netns/x']).args, ['-foo', '/run/netns/x']);
+    assert.deepEqual(run(['del', 'n', '-weird']).args, ['n', '-weird']);
+    assert.deepEqual(run(['add', '-', '-1']).args, ['-', '-1']);
+    const inv = run(['-i', 'eth1', 'add', '-foo', 'ns', '--json']);
+    assert.deepEqual(inv.args, ['-foo', 'ns']);
+    assert.equal(inv.options.ifname, 'eth1');
+    assert.equal(inv.options.json, true);
+    assert.equal(run(['gc', '-n', '--all']).args[0], '-n');
+    assert.deepEqual(run(['cache', 'show', '-n', 'c']).args, ['-n', 'c']);
+  });
+
+  test('"--" ends the options: what follows is arguments, even our option names', () => {
+    const inv = run(['add', '--ifname', 'eth2', '--', '-i', '--json']);
+    assert.deepEqual(inv.args, ['-i', '--json']);
+    assert.equal(inv.options.ifname, 'eth2');
+    assert.equal(inv.options.json, false);
+    assert.deepEqual(run(['--', 'add', 'n', 'ns']).args, ['n', 'ns']);
+    usageError(['add', '--', 'a', 'b', 'c'], /add: too many arguments/);
+  });
+
+  test("an unknown option is refused where Go's cnitool would fail too", () => {
+    // Before the command (Go: not a command), and where no argument fits (a mistyped option).
+    usageError(['-foo', 'add', 'n', 'ns'], /^unknown option -foo$/);
+    usageError(['--frob', 'add', 'n', 'ns'], /^unknown option --frob$/);
+    usageError(
+      ['add', '--frob', 'n', 'ns'],
+      /^unknown option --frob \(to pass an argument that begins with "-", put it after "--"\)$/,
+    );
+    usageError(['ls', '-x'], /unknown option -x/);
+    usageError(['gc', 'n', '--al'], /unknown option --al/); // no <containerId>:<ifName> begins with "-"
+    usageError(['add', 'n', 'ns', '--json=1'], /option --json does not take a value/);
+    usageError(['add', '-i', '-x', 'n', 'ns'], /option --ifname needs a value/);
+  });
+
   test('two-word commands', () => {
     assert.equal(run(['netns', 'add']).command.name, 'netns add');
     assert.deepEqual(run(['cache', 'show', 'n', 'c', 'eth1']).args, ['n', 'c', 'eth1']);

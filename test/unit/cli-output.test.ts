@@ -4,11 +4,20 @@ import { describe, test } from 'node:test';
 import { errorLine, errorObject, formatResult, indentJson } from '../../src/cli/output.ts';
 import {
   AggregateLibcniError,
+  CacheError,
   CliUsageError,
   CniError,
   ConfigError,
+  ErrorCode,
   NetworkPluginError,
   NotFoundError,
+  PluginAbortedError,
+  PluginError,
+  type PluginExecInfo,
+  PluginTimeoutError,
+  ResultError,
+  ValidationError,
+  VersionError,
 } from '../../src/core/errors.ts';
 
 describe('indentJson (Go json.Indent with 4 spaces)', () => {
@@ -92,5 +101,53 @@ describe('errors', () => {
     assert.equal(errorObject(new NotFoundError('/d', 'n')).code, 7);
     assert.equal(errorObject(new CliUsageError('x')).code, 4);
     assert.equal(errorObject(new Error('x')).code, 999);
+  });
+
+  test('--json: never code 0 — a plugin that failed without an error object is 999', () => {
+    const exec = (exitCode: number | null, signal: string | null): PluginExecInfo => ({
+      pluginPath: '/opt/cni/bin/x',
+      command: 'ADD',
+      exitCode,
+      signal,
+      stderr: '',
+      stdout: '',
+      durationMs: 1,
+    });
+    const inList = (e: Error) => new NetworkPluginError(`plugin type="x" failed (add): ${e.message}`, e, {});
+    // What the exec layer raises, all with Go's code 0: a non-zero exit with nothing on stdout, a
+    // crash (signal), an error object with code 0, a timeout, an abort (Ctrl-C / SIGTERM).
+    const failures = [
+      new PluginError(0, 'netplugin failed with no error message: exit status 1', undefined, exec(1, null)),
+      new PluginError(
+        0,
+        'netplugin failed: "boom": signal: segmentation fault',
+        undefined,
+        exec(null, 'SIGSEGV'),
+      ),
+      new PluginError(0, 'zero', 'from the plugin', exec(1, null)),
+      new PluginTimeoutError(300, exec(null, 'SIGTERM')),
+      new PluginAbortedError(exec(null, 'SIGKILL')),
+    ];
+    for (const e of failures) {
+      const direct = errorObject(e);
+      assert.equal(direct.code, 999, e.message);
+      assert.equal(direct.msg, e.msg);
+      assert.equal(errorObject(inList(e)).code, 999, e.message);
+    }
+    assert.equal(errorObject(failures[2] as Error).details, 'from the plugin');
+    // A result the plugin printed that cannot be decoded: code 0 on the plugin error, 6 underneath.
+    const badResult = new PluginError(0, 'returned an invalid result', undefined, exec(0, null), {
+      cause: new ResultError('bad'),
+    });
+    assert.equal(errorObject(inList(badResult)).code, ErrorCode.DecodingFailure);
+  });
+
+  test('--json: the codes the README lists', () => {
+    assert.equal(errorObject(new ValidationError('netns', 8, 'not a netns')).code, 8);
+    assert.equal(errorObject(new ValidationError('containerId', 3, 'missing containerID')).code, 3);
+    assert.equal(errorObject(new VersionError('x')).code, 1);
+    assert.equal(errorObject(new ResultError('x')).code, 6);
+    assert.equal(errorObject(new CacheError('x')).code, 5);
+    assert.equal(errorObject(new AggregateLibcniError([new Error('a'), new Error('b')])).code, 999);
   });
 });

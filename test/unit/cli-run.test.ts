@@ -5,7 +5,7 @@ import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type CliIO, runCli } from '../../src/cli/run.ts';
+import { type CliIO, InterruptedError, runCli } from '../../src/cli/run.ts';
 import { cnitoolContainerId } from '../../src/cli/runtime-inputs.ts';
 import { ResultCache } from '../../src/cache/cache.ts';
 
@@ -25,6 +25,15 @@ const SLOW_PLUGIN = `#!/bin/sh
 exec sleep 60
 `;
 
+// Fails with nothing on stdout (exit 1), or by crashing, as the first argument of CNI_ARGS says.
+const FAILING_PLUGIN = `#!/bin/sh
+cat > /dev/null
+case "$CNI_ARGS" in
+  *crash*) kill -SEGV $$ ;;
+esac
+exit 1
+`;
+
 let tmp = '';
 let env: Record<string, string> = {};
 
@@ -34,6 +43,7 @@ before(async () => {
   await fs.mkdir(path.join(tmp, 'conf'));
   await fs.writeFile(path.join(tmp, 'bin', 'fake'), FAKE_PLUGIN, { mode: 0o755 });
   await fs.writeFile(path.join(tmp, 'bin', 'slow'), SLOW_PLUGIN, { mode: 0o755 });
+  await fs.writeFile(path.join(tmp, 'bin', 'failing'), FAILING_PLUGIN, { mode: 0o755 });
   await fs.writeFile(
     path.join(tmp, 'conf', '10-fake.conflist'),
     JSON.stringify({ cniVersion: '1.0.0', name: 'fakenet', plugins: [{ type: 'fake' }, { type: 'fake' }] }),
@@ -49,6 +59,16 @@ before(async () => {
   await fs.writeFile(
     path.join(tmp, 'conf', '30-slow.conflist'),
     JSON.stringify({ cniVersion: '1.0.0', name: 'slownet', plugins: [{ type: 'slow' }] }),
+  );
+  await fs.writeFile(
+    path.join(tmp, 'conf', '40-failing.conflist'),
+    JSON.stringify({ cniVersion: '1.0.0', name: 'failnet', plugins: [{ type: 'failing' }] }),
+  );
+  // A network whose name begins with "-", in a directory of its own.
+  await fs.mkdir(path.join(tmp, 'dashconf'));
+  await fs.writeFile(
+    path.join(tmp, 'dashconf', '10-dash.conflist'),
+    JSON.stringify({ cniVersion: '1.0.0', name: '-dash', plugins: [{ type: 'fake' }] }),
   );
   env = {
     NETCONFPATH: path.join(tmp, 'conf'),
@@ -227,10 +247,54 @@ describe('runCli', () => {
   test('an abort (Ctrl-C in main.ts) kills the plugin and exits 130', async () => {
     const controller = new AbortController();
     setTimeout(() => {
-      controller.abort(new Error('interrupted by SIGINT'));
+      controller.abort(new InterruptedError('SIGINT'));
     }, 300);
     const r = await cli(['add', 'slownet', NETNS], {}, controller.signal);
     assert.equal(r.code, 130);
     assert.match(r.stderr, /aborted/);
+  });
+
+  test('SIGTERM (main.ts aborts with its name) exits 143, 128 + 15; --json reports code 999', async () => {
+    const controller = new AbortController();
+    setTimeout(() => {
+      controller.abort(new InterruptedError('SIGTERM'));
+    }, 300);
+    const r = await cli(['add', 'slownet', NETNS, '--json'], {}, controller.signal);
+    assert.equal(r.code, 143);
+    const obj = JSON.parse(r.stderr) as { code: number; msg: string };
+    assert.equal(obj.code, 999);
+    assert.match(obj.msg, /aborted/);
+  });
+
+  test('--json: a plugin that failed without an error object is code 999, never 0', async () => {
+    const cases: Array<[string[], Record<string, string>, RegExp]> = [
+      [['add', 'failnet', NETNS], {}, /netplugin failed with no error message: exit status 1/],
+      [['add', 'failnet', NETNS], { CNI_ARGS: 'crash=1' }, /signal: segmentation fault/],
+      [['add', 'slownet', NETNS, '--timeout', '200'], {}, /timed out after 200 ms/],
+    ];
+    for (const [argv, extra, pattern] of cases) {
+      const r = await cli([...argv, '--json'], extra);
+      assert.equal(r.code, 1, argv.join(' '));
+      assert.equal(r.stdout, '');
+      const obj = JSON.parse(r.stderr) as { cniVersion: string; code: number; msg: string };
+      assert.equal(obj.code, 999, r.stderr);
+      assert.equal(obj.cniVersion, '1.1.0');
+      assert.match(obj.msg, pattern);
+    }
+  });
+
+  test('a network name beginning with "-" is a network name, as in Go\'s cnitool', async () => {
+    const dash = { NETCONFPATH: path.join(tmp, 'dashconf') };
+    const del = await cli(['del', '-dash', NETNS], dash);
+    assert.equal(del.code, 0, del.stderr);
+    assert.deepEqual(calls(), ['DEL']);
+    await fs.rm(path.join(tmp, 'bin', 'calls'), { force: true });
+    // ADD refuses the name as Go's libcni does (before any plugin runs), not as an unknown option.
+    const add = await cli(['add', '-dash', NETNS], dash);
+    assert.equal(add.code, 1);
+    assert.match(add.stderr, /invalid characters found in network name; -dash/);
+    const missing = await cli(['add', '-nonet', NETNS], dash);
+    assert.match(missing.stderr, /^no net configuration with name "-nonet" in /);
+    assert.deepEqual(calls(), []);
   });
 });

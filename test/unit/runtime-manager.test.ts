@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { ResultCache } from '../../src/cache/cache.ts';
 import { NetworkManager, type NetworkManagerOptions } from '../../src/runtime/manager.ts';
 import { AggregateLibcniError, NotReadyError, SetupError, ValidationError } from '../../src/core/errors.ts';
 import { makeRuntimeSandbox, type RuntimeSandbox } from '../helpers/runtime-plugins.ts';
@@ -270,7 +271,7 @@ describe('lifecycle rules', () => {
     assert.deepEqual(seq, ['ADD:begin', 'ADD:end', 'DEL:begin', 'DEL:end', 'ADD:begin', 'ADD:end']);
   });
 
-  it('GC waits for an in-flight ADD and holds back ADDs that arrive after it', async () => {
+  it('GC waits for an in-flight ADD and collects it if not valid; what arrives while GC holds the gate waits', async () => {
     const gate = path.join(sb.root, 'gate');
     await sb.writeNetwork('10-a.conflist', 'neta', { twait: gate });
     const m = manager();
@@ -278,15 +279,25 @@ describe('lifecycle rules', () => {
     const first = m.setup('c1', '/x').then(() => order.push('setup c1 done'));
     // Wait until c1's ADD is running in the plugin.
     while (!(await sb.calls(true)).some((c) => c.cmd === 'ADD')) await new Promise((r) => setTimeout(r, 10));
-    const gc = m.gc(['c1', 'c2']).then(() => order.push('gc done'));
-    const second = m.setup('c2', '/y').then(() => order.push('setup c2 done'));
+    // GC's DELs run under its exclusive gate: a setup issued from there must wait for the whole GC.
+    let third: Promise<unknown> | undefined;
+    m.once('detached', () => {
+      third = m.setup('c3', '/z').then(() => order.push('setup c3 done'));
+    });
+    const gc = m.gc(['c2']).then((r) => {
+      order.push('gc done');
+      return r;
+    });
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(order, []); // nothing may finish while c1's ADD is held at the gate
     await fs.writeFile(gate, '');
-    await Promise.all([first, gc, second]);
-    assert.deepEqual(order, ['setup c1 done', 'gc done', 'setup c2 done']);
+    const [, report] = await Promise.all([first, gc]);
+    await third;
+    assert.deepEqual(order, ['setup c1 done', 'gc done', 'setup c3 done']);
+    // c1 was being set up when GC was called: GC comes after it, and c1 is not valid.
+    assert.deepEqual(report.removed, [{ containerId: 'c1', network: 'neta', ifName: 'eth0' }]);
     const seq = (await sb.calls()).map((c) => `${c.cmd} ${c.cid}`);
-    assert.deepEqual(seq, ['ADD c1', 'GC ', 'ADD c2']);
+    assert.deepEqual(seq, ['ADD c1', 'DEL c1', 'GC ', 'ADD c3']);
   });
 });
 
@@ -394,6 +405,115 @@ describe('gc', () => {
     const del = (await sb.calls()).find((c) => c.cmd === 'DEL');
     assert.equal(del?.conf.tmark, 'old');
     assert.deepEqual(await cacheFiles(), []);
+  });
+
+  it('with pairs, keeps what a pair names (in its network only) and sends each valid attachment once', async () => {
+    await sb.writeNetwork('10-a.conflist', 'neta');
+    await sb.writeNetwork('20-b.conflist', 'netb');
+    const m = manager();
+    await m.setup('c1', '/x'); // neta eth0, netb eth1
+    await m.setup('c2', '/y');
+    const report = await m.gc([
+      { containerId: 'c1', ifName: 'eth0' },
+      { containerId: 'c1', ifName: 'eth1', network: 'neta' }, // not netb's: c1's netb attachment goes
+      { containerId: 'c2', ifName: 'eth1', network: 'netb' },
+      { containerId: 'c9', ifName: 'eth0' },
+      { containerId: 'c9', ifName: 'eth0', network: 'netb' }, // the same pair again, for netb
+    ]);
+    assert.deepEqual(report.errors, []);
+    assert.deepEqual(report.removed, [
+      { containerId: 'c2', network: 'neta', ifName: 'eth0' },
+      { containerId: 'c1', network: 'netb', ifName: 'eth1' },
+    ]);
+    assert.deepEqual(await cacheFiles(), ['neta-c1-eth0', 'netb-c2-eth1']);
+    const sent = (await sb.calls())
+      .filter((c) => c.cmd === 'GC')
+      .map((c) => [c.conf.name, c.conf['cni.dev/valid-attachments']]);
+    assert.deepEqual(sent, [
+      [
+        'neta',
+        [
+          { containerID: 'c1', ifname: 'eth0' },
+          { containerID: 'c1', ifname: 'eth1' },
+          { containerID: 'c9', ifname: 'eth0' },
+        ],
+      ],
+      [
+        'netb',
+        [
+          { containerID: 'c2', ifname: 'eth1' },
+          { containerID: 'c1', ifname: 'eth0' },
+          { containerID: 'c9', ifname: 'eth0' },
+        ],
+      ],
+    ]);
+  });
+
+  it('matches pairs by lookup: each pair is read a fixed number of times, whatever the cache holds', async () => {
+    // Not a timing test: the caller's pair objects count how often their fields are read. Scanning
+    // the valid list for every cached attachment (or for every pair) reads them O(cache x pairs)
+    // (or O(pairs^2)) times; an index reads each field about once.
+    const file = await sb.writeNetwork('10-a.conflist', 'neta', {}, { cniVersion: '1.0.0' });
+    const config = await fs.readFile(file);
+    const cache = new ResultCache(sb.cacheDir, { sync: 'none' });
+    const ENTRIES = 300;
+    const PAIRS = 3000;
+    for (let i = 0; i < ENTRIES; i++) {
+      const containerId = `c${String(i).padStart(4, '0')}`;
+      await cache.write({ network: 'neta', containerId, ifName: 'eth0', config, netns: '/x' });
+    }
+    let reads = 0;
+    const counted = (containerId: string, ifName: string) => ({
+      get containerId() {
+        reads++;
+        return containerId;
+      },
+      get ifName() {
+        reads++;
+        return ifName;
+      },
+      get network() {
+        reads++;
+        return undefined;
+      },
+    });
+    // Every cached attachment but the last two is valid; most pairs name nothing cached.
+    const valid = Array.from({ length: PAIRS }, (_, i) =>
+      counted(i < ENTRIES - 2 ? `c${String(i).padStart(4, '0')}` : `other${i}`, 'eth0'),
+    );
+    const m = manager();
+    const report = await m.gc(valid);
+    assert.deepEqual(report.errors, []);
+    assert.deepEqual(
+      report.removed.map((r) => r.containerId),
+      ['c0298', 'c0299'],
+    );
+    assert.ok(reads <= 4 * PAIRS, `${reads} reads of the fields of ${PAIRS} pairs`);
+  });
+
+  it('does not hold up an operation issued while it reads the cache, and leaves that container alone', async () => {
+    const file = await sb.writeNetwork('10-a.conflist', 'neta');
+    const config = await fs.readFile(file);
+    const cache = new ResultCache(sb.cacheDir, { sync: 'none' });
+    for (let i = 0; i < 50; i++) {
+      await cache.write({ network: 'neta', containerId: `old${i}`, ifName: 'eth0', config, netns: '/x' });
+    }
+    const m = manager();
+    await m.start();
+    const order: string[] = [];
+    const gc = m.gc(Array.from({ length: 49 }, (_, i) => `old${i}`)).then((r) => {
+      order.push('gc done');
+      return r;
+    });
+    // Issued after gc(): it runs while GC reads the cache, and GC's exclusive part waits for it.
+    const setup = m.setup('late', '/y').then(() => order.push('setup late done'));
+    const [report] = await Promise.all([gc, setup]);
+    assert.deepEqual(order, ['setup late done', 'gc done']);
+    // "late" is not in the valid set, but it was set up after GC was called: left for the next GC.
+    assert.deepEqual(report.removed, [{ containerId: 'old49', network: 'neta', ifName: 'eth0' }]);
+    assert.ok((await cacheFiles()).includes('neta-late-eth0'));
+    const seq = (await sb.calls()).map((c) => `${c.cmd} ${c.cid}`);
+    assert.deepEqual(seq, ['ADD late', 'DEL old49', 'GC ']);
   });
 
   it('requires the valid set', async () => {
