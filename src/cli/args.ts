@@ -6,7 +6,7 @@
  * Anything malformed is a {@link CliUsageError}, raised before any command module is even loaded.
  */
 import { parseArgs } from 'node:util';
-import { CliUsageError } from '../core/errors.ts';
+import { CliUsageError } from './errors.ts';
 import { COMMANDS, type CommandName, type CommandSpec, GROUPS, type OptionName } from './spec.ts';
 
 /** The options as given on the command line (undefined: not given). */

@@ -5,7 +5,6 @@
 import { goMarshal } from '../go/json-encode.ts';
 import {
   CacheError,
-  CliUsageError,
   CniError,
   type CniErrorObject,
   ConfigError,
@@ -13,6 +12,7 @@ import {
   ResultError,
   VersionError,
 } from '../core/errors.ts';
+import { CliUsageError } from './errors.ts';
 
 /** Where a command writes. Tests pass string collectors; main.ts passes the process streams. */
 export interface CliIO {

@@ -326,7 +326,7 @@ export class AggregateLibcniError extends LibcniError {
  * - `ENOTNETNS`: a delete was refused because the path is not a network namespace mount;
  * - `EIO`: a file system call failed (the `cause` has the errno).
  */
-export type NetnsErrorCode =
+export type NetnsErrorReason =
   | 'EINVAL'
   | 'EEXIST'
   | 'EPERM'
@@ -349,18 +349,19 @@ export interface NetnsHelperRun {
 /** Creating, deleting or inspecting a pinned network namespace failed. */
 export class NetnsError extends LibcniError {
   /** The kind of failure; stable, for programs to branch on. */
-  readonly code: NetnsErrorCode;
+  /** Why it failed; `code` is kept for the spec's numeric codes on the other classes. */
+  readonly reason: NetnsErrorReason;
   /** The namespace file concerned, when known. */
   readonly path: string | undefined;
   /** The helper run that failed, when a helper was involved. */
   readonly helper: NetnsHelperRun | undefined;
   constructor(
-    code: NetnsErrorCode,
+    reason: NetnsErrorReason,
     message: string,
     options?: { cause?: unknown; path?: string | undefined; helper?: NetnsHelperRun | undefined },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    this.reason = reason;
     this.path = options?.path;
     this.helper = options?.helper;
   }
@@ -473,18 +474,6 @@ export class LockTimeoutError extends LibcniError {
     super(`timed out waiting for lock ${file} held by ${holder}`, options);
     this.file = file;
     this.holder = holder;
-  }
-}
-
-/**
- * The command line was wrong (unknown command or option, missing or extra arguments): raised by
- * cnitool before anything runs. `command` names the subcommand whose `--help` explains the usage.
- */
-export class CliUsageError extends LibcniError {
-  readonly command: string | undefined;
-  constructor(message: string, command?: string) {
-    super(message);
-    this.command = command;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { NetnsError, type NetnsErrorCode } from '../core/errors.ts';
+import { NetnsError, type NetnsErrorReason } from '../core/errors.ts';
 import {
   describeOutcome,
   findHelper,
@@ -109,7 +109,7 @@ export async function requireHelper(name: HelperName): Promise<string> {
  */
 export function classifyHelperFailure(
   outcome: Pick<HelperOutcome, 'spawnError' | 'timedOut' | 'stderr'>,
-): NetnsErrorCode {
+): NetnsErrorReason {
   if (outcome.spawnError) return outcome.spawnError.code === 'ENOENT' ? 'ENOHELPER' : 'EHELPER';
   if (outcome.timedOut) return 'ETIMEDOUT';
   if (/File exists/.test(outcome.stderr)) return 'EEXIST';

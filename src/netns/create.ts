@@ -148,7 +148,7 @@ async function pinAt(r: Resolved, nsName: string, nsPath: string, mechanism: 'ip
     const o = await runHelper(await requireHelper('ip'), ['netns', 'add', nsName], r.timeoutMs);
     if (o.exitCode !== 0) {
       const err = helperError('create', 'ip', o, nsPath);
-      throw err.code === 'EEXIST' ? alreadyExists(nsName, nsPath, err) : err;
+      throw err.reason === 'EEXIST' ? alreadyExists(nsName, nsPath, err) : err;
     }
     return;
   }

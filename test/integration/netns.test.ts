@@ -163,7 +163,8 @@ test('an existing name is refused with EEXIST and the existing namespace is unto
   for (const mechanism of ['auto', 'ip', 'unshare'] as const) {
     await assert.rejects(
       createNetns(name, { mechanism }),
-      (e: unknown) => e instanceof NetnsError && e.code === 'EEXIST' && e.message.includes('already exists'),
+      (e: unknown) =>
+        e instanceof NetnsError && e.reason === 'EEXIST' && e.message.includes('already exists'),
     );
   }
   assert.equal(netnsIdVia(ns.path), before);
@@ -226,11 +227,11 @@ test('custom temp baseDir: shared bind mount, create, list, nsenter, delete twic
 
   await assert.rejects(
     createNetns(n1.name, { baseDir }),
-    (e: unknown) => e instanceof NetnsError && e.code === 'EEXIST',
+    (e: unknown) => e instanceof NetnsError && e.reason === 'EEXIST',
   );
   await assert.rejects(
     createNetns(uniqueName('x'), { baseDir, mechanism: 'ip' }),
-    (e: unknown) => e instanceof NetnsError && e.code === 'EINVAL',
+    (e: unknown) => e instanceof NetnsError && e.reason === 'EINVAL',
   );
 
   await deleteNetns(n1.name, { baseDir });
@@ -269,7 +270,7 @@ test('without CAP_SYS_ADMIN: EPERM saying root is needed, nothing created', asyn
   const script = `
     import { createNetns } from ${JSON.stringify(mod)};
     try { await createNetns('x', { baseDir: ${JSON.stringify(baseDir)} }); console.log('{"created":true}'); }
-    catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); }`;
+    catch (e) { console.log(JSON.stringify({ name: e.name, reason: e.reason, message: e.message })); }`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     encoding: 'utf8',
     uid: 65534,
@@ -280,7 +281,7 @@ test('without CAP_SYS_ADMIN: EPERM saying root is needed, nothing created', asyn
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
   assert.equal(out.name, 'NetnsError');
-  assert.equal(out.code, 'EPERM');
+  assert.equal(out.reason, 'EPERM');
   assert.match(out.message, /creating network namespaces needs root \(CAP_SYS_ADMIN\)/);
   assert.equal(await present(baseDir), false);
 });
@@ -297,7 +298,7 @@ test('netnsExists is false for a pinned namespace of another kind', async (t) =>
   assert.equal((await stat(uts)).isFile(), true);
   assert.equal(await netnsExists(uts), false);
   // and deleteNetns refuses it outside baseDir: it is not a network namespace
-  await assert.rejects(deleteNetns(uts), (e: unknown) => e instanceof NetnsError && e.code === 'ENOTNETNS');
+  await assert.rejects(deleteNetns(uts), (e: unknown) => e instanceof NetnsError && e.reason === 'ENOTNETNS');
   assert.equal(run(['umount', uts]).status, 0);
 });
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseCommandLine } from '../../src/cli/args.ts';
 import { COMMANDS } from '../../src/cli/spec.ts';
-import { CliUsageError } from '../../src/core/errors.ts';
+import { CliUsageError } from '../../src/cli/errors.ts';
 
 function run(argv: string[]) {
   const inv = parseCommandLine(argv);

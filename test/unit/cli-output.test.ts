@@ -5,7 +5,6 @@ import { errorLine, errorObject, formatResult, indentJson } from '../../src/cli/
 import {
   AggregateLibcniError,
   CacheError,
-  CliUsageError,
   CniError,
   ConfigError,
   ErrorCode,
@@ -19,6 +18,7 @@ import {
   ValidationError,
   VersionError,
 } from '../../src/core/errors.ts';
+import { CliUsageError } from '../../src/cli/errors.ts';
 
 describe('indentJson (Go json.Indent with 4 spaces)', () => {
   test('a result as Go prints it: one member per line, empty containers kept, no trailing newline', () => {

@@ -22,7 +22,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const refused = (e: unknown): boolean => e instanceof NetnsError && e.code === 'ENOTNETNS';
+const refused = (e: unknown): boolean => e instanceof NetnsError && e.reason === 'ENOTNETNS';
 
 async function present(p: string): Promise<boolean> {
   return lstat(p).then(

@@ -49,7 +49,8 @@ test('refuses names that are not safe file names', () => {
       () => {
         validateNetnsName(n);
       },
-      (e: unknown) => e instanceof NetnsError && e.code === 'EINVAL' && e.message.includes(JSON.stringify(n)),
+      (e: unknown) =>
+        e instanceof NetnsError && e.reason === 'EINVAL' && e.message.includes(JSON.stringify(n)),
     );
   }
 });
@@ -72,7 +73,7 @@ test('createNetns rejects a bad name before touching the disk', async () => {
   for (const n of ['../escape', '', '.x', 'a/b']) {
     await assert.rejects(
       createNetns(n, { baseDir }),
-      (e: unknown) => e instanceof NetnsError && e.code === 'EINVAL',
+      (e: unknown) => e instanceof NetnsError && e.reason === 'EINVAL',
     );
   }
   // baseDir would have been created by any attempt that got further than validation
@@ -80,22 +81,22 @@ test('createNetns rejects a bad name before touching the disk', async () => {
 });
 
 test('deleteNetns rejects a bad name (no slash) with EINVAL', async () => {
-  await assert.rejects(deleteNetns('..'), (e: unknown) => e instanceof NetnsError && e.code === 'EINVAL');
-  await assert.rejects(deleteNetns('-rf'), (e: unknown) => e instanceof NetnsError && e.code === 'EINVAL');
+  await assert.rejects(deleteNetns('..'), (e: unknown) => e instanceof NetnsError && e.reason === 'EINVAL');
+  await assert.rejects(deleteNetns('-rf'), (e: unknown) => e instanceof NetnsError && e.reason === 'EINVAL');
 });
 
 test('bad options are EINVAL', async () => {
   const opts = { mechanism: 'bogus' } as unknown as Parameters<typeof createNetns>[1];
   await assert.rejects(
     createNetns('x', opts),
-    (e: unknown) => e instanceof NetnsError && e.code === 'EINVAL',
+    (e: unknown) => e instanceof NetnsError && e.reason === 'EINVAL',
   );
   await assert.rejects(
     createNetns('x', { timeoutMs: 0 }),
-    (e: unknown) => e instanceof NetnsError && e.code === 'EINVAL',
+    (e: unknown) => e instanceof NetnsError && e.reason === 'EINVAL',
   );
   await assert.rejects(
     createNetns('x', { baseDir: '' }),
-    (e: unknown) => e instanceof NetnsError && e.code === 'EINVAL',
+    (e: unknown) => e instanceof NetnsError && e.reason === 'EINVAL',
   );
 });
