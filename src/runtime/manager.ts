@@ -55,6 +55,7 @@ import type {
   NetworkStatus,
   ManagerStatus,
   NetworkManagerEvents,
+  ConfigLoadReason,
 } from './types.ts';
 
 export type {
@@ -80,7 +81,9 @@ export type {
   NetworkStatus,
   ManagerStatus,
   CacheQuarantineEvent,
+  ConfigLoadReason,
   ConfigLoadedEvent,
+  ConfigDirChangedEvent,
   AttachedEvent,
   RollbackEvent,
   NetworkManagerEvents,
@@ -243,12 +246,20 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
   async start(): Promise<void> {
     await this.ensureLoaded();
     if (this.options.watch && !this.watcher) {
-      // chokidar does not reliably see files appear in a directory created after the watch began.
-      await fs.mkdir(this.confDir, { recursive: true });
+      // The watcher needs confDir's parent: create a missing confDir (and so its parent). A
+      // dangling symlink is left alone; the watcher picks its target up when it appears.
+      await fs.mkdir(this.confDir, { recursive: true }).catch(async (e: unknown) => {
+        const entry = await fs.lstat(this.confDir).catch(() => undefined);
+        if (!entry?.isSymbolicLink()) throw e;
+      });
       const w = new ConfDirWatcher(this.confDir, {
         debounceMs: this.options.debounceMs,
-        onChange: async () => {
-          await this.load();
+        maxWaitMs: this.options.maxWaitMs,
+        onChange: async (reason) => {
+          await this.loadFor(reason);
+        },
+        onDirChange: (event) => {
+          this.notify('configDirChanged', event);
         },
         onError: (err) => {
           this.notify('watchError', err);
@@ -288,12 +299,16 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
    * whole previous set. Loads are serialized.
    */
   async load(): Promise<NetworkSet> {
-    const next = this.loadChain.then(() => this.loadOnce());
+    return this.loadFor('load');
+  }
+
+  private loadFor(reason: ConfigLoadReason): Promise<NetworkSet> {
+    const next = this.loadChain.then(() => this.loadOnce(reason));
     this.loadChain = next.catch(() => undefined);
     return next;
   }
 
-  private async loadOnce(): Promise<NetworkSet> {
+  private async loadOnce(reason: ConfigLoadReason): Promise<NetworkSet> {
     let scan: Awaited<ReturnType<typeof loadNetworkConfDir>>;
     try {
       scan = await loadNetworkConfDir(this.confDir);
@@ -336,12 +351,13 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
       networks: next.networks.map((n) => ({ name: n.name, file: n.file, stale: n.staleError !== undefined })),
       configErrors: [...next.configErrors],
       missing: [...next.missing],
+      reason,
     });
     return next;
   }
 
   private ensureLoaded(): Promise<NetworkSet> {
-    this.firstLoad ??= this.load();
+    this.firstLoad ??= this.loadFor('initial');
     return this.firstLoad;
   }
 

@@ -29,10 +29,20 @@ export interface NetworkManagerOptions {
   interfacePrefix?: string | undefined;
   /** Attach a built-in loopback network (`cni-loopback`, interface `lo`) before the others. */
   loopback?: boolean | undefined;
-  /** Reload when `confDir` changes. */
+  /**
+   * Reload when `confDir` changes: a file in it or in a direct subdirectory, a `..data` symlink swap
+   * inside it, or `confDir` itself removed, recreated, or swapped through a symlink (reported by the
+   * `configDirChanged` event). A missing `confDir` is created at start; its parent must then stay.
+   */
   watch?: boolean | undefined;
-  /** Quiet period before a reload (default 100 ms). */
+  /** With `watch`: quiet period after the last change before a reload (default 100 ms). */
   debounceMs?: number | undefined;
+  /**
+   * With `watch`: longest a change waits for its reload while changes keep coming, so a writer that
+   * never pauses cannot starve reloads (default 5 × `debounceMs`, so 500 ms; `Infinity` waits for a
+   * quiet period however long it takes).
+   */
+  maxWaitMs?: number | undefined;
   /** Per plugin call timeout in ms (default none). */
   timeoutMs?: number | undefined;
   /** Deadline of a rollback, independent of the caller's signal (default 60 s). */
@@ -151,11 +161,40 @@ export interface ManagerStatus {
   minNetworks: number;
 }
 
+/**
+ * Why the configuration was (re)loaded:
+ * - `initial`: the first load (`start()`, or the first operation);
+ * - `load`: {@link NetworkManager.load} was called;
+ * - `change`: the watcher saw files change and then `debounceMs` of quiet;
+ * - `maxWait`: the watcher saw files keep changing for `maxWaitMs` and reloaded without waiting for quiet;
+ * - `confDir`: `confDir` itself was removed, created, replaced or re-pointed (see `configDirChanged`).
+ */
+export type ConfigLoadReason = 'initial' | 'load' | 'change' | 'maxWait' | 'confDir';
+
 /** Payload of the `configLoaded` event. */
 export interface ConfigLoadedEvent {
   networks: Array<{ name: string; file: string | undefined; stale: boolean }>;
   configErrors: ConfigFileError[];
   missing: string[];
+  /** What caused this load; several watcher changes served by one load give the strongest (`confDir`, `maxWait`, `change`). */
+  reason: ConfigLoadReason;
+}
+
+/** Payload of the `configDirChanged` event: `confDir` itself now names another directory, or none. */
+export interface ConfigDirChangedEvent {
+  /** `confDir` as configured. */
+  dir: string;
+  /**
+   * - `removed`: it no longer names a directory (deleted, a dangling symlink, or not a directory);
+   * - `created`: it names a directory again (or for the first time);
+   * - `replaced`: same real path, another directory (deleted and recreated between two looks);
+   * - `retargeted`: it resolves to another real path (a symlink swapped, e.g. `mv -T tmp net.d`).
+   */
+  change: 'removed' | 'created' | 'replaced' | 'retargeted';
+  /** Its real path now; undefined when removed. */
+  target: string | undefined;
+  /** Its real path before; undefined when it did not exist. */
+  previousTarget: string | undefined;
 }
 
 /** Payload of the `attached` event. */
@@ -185,6 +224,11 @@ export interface CacheQuarantineEvent {
 /** The events a {@link NetworkManager} emits, for the runtime's logs and metrics. */
 export interface NetworkManagerEvents {
   configLoaded: [ConfigLoadedEvent];
+  /**
+   * With `watch`: `confDir` itself was removed, created, replaced or re-pointed; the watch follows
+   * it and a reload (reason `confDir`) follows this event.
+   */
+  configDirChanged: [ConfigDirChangedEvent];
   /** A file could not be used (emitted when its error is new or changed), or a scan failed. */
   configError: [ConfigFileError];
   attached: [AttachedEvent];
@@ -196,6 +240,6 @@ export interface NetworkManagerEvents {
    * aside: during a DEL, which then ran without prevResult, or at the end of a teardown.
    */
   cacheQuarantine: [CacheQuarantineEvent];
-  /** The watcher failed; it keeps running. */
+  /** The watcher failed (or a watcher-driven reload threw); it keeps running. */
   watchError: [Error];
 }
