@@ -62,7 +62,10 @@ function isEmptyDNS(dns: DNS): boolean {
  * A route with Go's omitempty rules applied: mtu/advmss/priority left out when 0, table/scope
  * (pointers in Go) kept when 0 and left out only when absent.
  */
-export function copyRoute(r: Route): Route {
+/** A route's fields as decoded, where absent ones may be present as `undefined`. */
+type RouteFields = { [K in keyof Route]: Route[K] | undefined } & { dst: string };
+
+export function copyRoute(r: RouteFields): Route {
   const out: Route = { dst: r.dst };
   if (r.gw !== undefined) out.gw = r.gw;
   if (r.mtu) out.mtu = r.mtu;
