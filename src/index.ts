@@ -66,7 +66,7 @@ export {
 } from './invoke/exec.ts';
 export { findInPath } from './invoke/find.ts';
 export { SpawnerExec, type SpawnerExecOptions, type SpawnerHelperExit } from './invoke/spawner.ts';
-export { type EnvMode, type CniCommand } from './invoke/env.ts';
+export type { EnvMode } from './invoke/env.ts';
 
 // Operations and cache.
 export {
@@ -100,6 +100,7 @@ export {
   type PluginCallMessage,
   type OperationMessage,
   type OperationCommand,
+  type CniCommand,
   type CacheQuarantineMessage,
   type TraceContext,
 } from './core/diagnostics.ts';

@@ -63,8 +63,11 @@ export interface PluginCallMessage {
   error?: unknown;
 }
 
-/** The operations `libcni:operation` reports. */
-export type OperationCommand = 'ADD' | 'CHECK' | 'DEL' | 'GC' | 'STATUS';
+/** The spec's commands (`CNI_COMMAND`). */
+export type CniCommand = 'ADD' | 'CHECK' | 'DEL' | 'GC' | 'STATUS' | 'VERSION';
+
+/** The commands that operate on a network (list), reported on `libcni:operation`: all but VERSION. */
+export type OperationCommand = Exclude<CniCommand, 'VERSION'>;
 
 /** What `libcni:operation` carries for one operation on one network (list). */
 export interface OperationMessage {

@@ -2,12 +2,9 @@
  * The environment a plugin runs with: the spec's `CNI_*` variables for one request, on top of a
  * chosen part of the caller's environment (SPEC.md "Parameters"; Go's `invoke.Args.AsEnv`).
  */
-import type { TraceContext } from '../core/diagnostics.ts';
 import path from 'node:path';
+import type { CniCommand, TraceContext } from '../core/diagnostics.ts';
 import { ErrorCode, ValidationError } from '../core/errors.ts';
-
-/** The spec's commands. */
-export type CniCommand = 'ADD' | 'CHECK' | 'DEL' | 'GC' | 'STATUS' | 'VERSION';
 
 /** What one plugin call is about; becomes the `CNI_*` variables. */
 export interface PluginRequest {
