@@ -59,34 +59,69 @@ export function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
+/** One object or array being encoded: its remaining members, and whether one was written yet. */
+interface Frame {
+  close: string;
+  /** For arrays the keys are undefined: each entry is a value. */
+  entries: Array<[key: string | undefined, value: unknown]>;
+  next: number;
+}
+
+function scalar(v: unknown): string | undefined {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'string':
+      return goQuote(v);
+    case 'number':
+      return goNumber(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object':
+      return v instanceof Uint8Array ? goQuote(Buffer.from(v).toString('base64')) : undefined;
+    default:
+      throw new TypeError(`json: unsupported type: ${typeof v}`);
+  }
+}
+
 /**
  * Encode a JSON-compatible value the way Go encodes it after decoding into `interface{}`:
  * object keys sorted by UTF-8 bytes at every depth (`sortKeys`, default true), or kept in
  * insertion order (`sortKeys: false`, for struct-ordered output built by the caller).
- * `undefined` members are left out, as `omitempty` would.
+ * `undefined` members are left out, as `omitempty` would; `undefined` array entries are `null`.
+ * Iterative, so nesting is limited by memory rather than the call stack (Go decodes 10,000 levels).
  */
 export function goMarshal(value: unknown, options?: { sortKeys?: boolean }): string {
   const sortKeys = options?.sortKeys ?? true;
-  const enc = (v: unknown): string => {
-    if (v === null) return 'null';
-    switch (typeof v) {
-      case 'string':
-        return goQuote(v);
-      case 'number':
-        return goNumber(v);
-      case 'boolean':
-        return v ? 'true' : 'false';
-      case 'object': {
-        if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : enc(x))).join(',')}]`;
-        if (v instanceof Uint8Array) return goQuote(Buffer.from(v).toString('base64'));
-        const rec = v as Record<string, unknown>;
-        let keys = Object.keys(rec).filter((k) => rec[k] !== undefined);
-        if (sortKeys) keys = keys.sort(compareUtf8);
-        return `{${keys.map((k) => `${goQuote(k)}:${enc(rec[k])}`).join(',')}}`;
-      }
-      default:
-        throw new TypeError(`json: unsupported type: ${typeof v}`);
+  const out: string[] = [];
+  const stack: Frame[] = [];
+  const open = (v: unknown): void => {
+    const text = scalar(v);
+    if (text !== undefined) {
+      out.push(text);
+      return;
     }
+    if (Array.isArray(v)) {
+      out.push('[');
+      stack.push({ close: ']', entries: v.map((x: unknown) => [undefined, x ?? null]), next: 0 });
+      return;
+    }
+    const rec = v as Record<string, unknown>;
+    let keys = Object.keys(rec).filter((k) => rec[k] !== undefined);
+    if (sortKeys) keys = keys.sort(compareUtf8);
+    out.push('{');
+    stack.push({ close: '}', entries: keys.map((k) => [k, rec[k]]), next: 0 });
   };
-  return enc(value);
+  open(value);
+  for (let top = stack.at(-1); top !== undefined; top = stack.at(-1)) {
+    const entry = top.entries[top.next];
+    if (entry === undefined) {
+      out.push(top.close);
+      stack.pop();
+      continue;
+    }
+    if (top.next++ > 0) out.push(',');
+    if (entry[0] !== undefined) out.push(`${goQuote(entry[0])}:`);
+    open(entry[1]);
+  }
+  return out.join('');
 }
