@@ -2,12 +2,89 @@
  * Turning a failed plugin run into an error, with Go libcni's exact messages (`RawExec.pluginErr`).
  * Users and upstream tests match on these texts (`netplugin failed with no error message`, ...),
  * so the wording follows Go; everything else about the run travels in {@link PluginExecInfo}.
+ * Both {@link spawnPlugin} and SpawnerExec build their errors here, so they match field for field.
  */
-import { type ErrorContext, PluginError, type PluginExecInfo } from '../core/errors.ts';
+import {
+  type ErrorContext,
+  PluginAbortedError,
+  PluginError,
+  type PluginExecInfo,
+  PluginSpawnError,
+  PluginTimeoutError,
+} from '../core/errors.ts';
 import { goJsonKind, parseJsonLikeGo } from '../go/json-decode.ts';
 import { goDescribeExit } from '../go/process.ts';
 import { goQuoteBytes } from '../go/quote.ts';
 import { decodeStruct, goString, goUint, isJsonObject, type StructSpec } from '../go/struct.ts';
+
+/** How much of stdout errors keep. */
+const STDOUT_HEAD_BYTES = 4096;
+
+/** The facts of one run that every plugin error carries (`error.exec`). */
+export function execInfo(
+  pluginPath: string,
+  command: string,
+  exitCode: number | null,
+  signal: string | null,
+  stdout: Buffer | undefined,
+  stderr: string,
+  durationMs: number,
+): PluginExecInfo {
+  return {
+    pluginPath,
+    command,
+    exitCode,
+    signal,
+    stderr,
+    stdout: stdout === undefined ? '' : stdout.subarray(0, STDOUT_HEAD_BYTES).toString('utf8'),
+    durationMs,
+  };
+}
+
+/**
+ * The plugin could not be started. Go reports a failed start as
+ * `netplugin failed with no error message: fork/exec <path>: <errno text>`.
+ */
+export function forkExecError(
+  pluginPath: string,
+  reason: string,
+  errno: string | undefined,
+  attempts: number,
+  command: string,
+  options: { cause: unknown; context: ErrorContext | undefined },
+): PluginSpawnError {
+  return new PluginSpawnError(
+    `netplugin failed with no error message: fork/exec ${pluginPath}: ${reason}`,
+    pluginPath,
+    errno,
+    attempts,
+    { cause: options.cause, context: { command, pluginPath, ...options.context } },
+  );
+}
+
+/** What a stopped call's error carries besides its facts. */
+export interface StopOptions {
+  /** The abort signal's reason: an abort's cause. */
+  abortReason: unknown;
+  /** A timeout's cause, if any. */
+  cause?: unknown;
+  context: ErrorContext | undefined;
+}
+
+/**
+ * The error of a call whose deadline passed (`timeout`) or whose signal fired (`abort`). The abort's
+ * cause is the signal's reason; a timeout may carry a `cause` of its own.
+ */
+export function stoppedCallError(
+  kind: 'timeout' | 'abort',
+  timeoutMs: number,
+  info: PluginExecInfo,
+  options: StopOptions,
+): PluginError {
+  return kind === 'abort'
+    ? new PluginAbortedError(info, { cause: options.abortReason, context: options.context })
+    : new PluginTimeoutError(timeoutMs, info, { cause: options.cause, context: options.context });
+}
 
 interface DecodedErrorObject {
   code: number;

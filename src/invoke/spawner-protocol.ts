@@ -18,7 +18,7 @@
  *
  * A helper must answer `ping` at once, whatever else it is doing: the parent pings it when a call's
  * deadline passes or its AbortSignal fires, and kills it (and the process groups of its plugins)
- * when no `pong` comes back within a grace (1 s, see spawner.ts). So a helper that is stopped or
+ * when no `pong` comes back within a grace (1 s, see spawner-watchdog.ts). So a helper that is stopped or
  * wedged delays a call's failure by that grace, not indefinitely. The parent also kills the
  * helper's children (listed from /proc while the helper is stopped), so a helper that never wrote
  * a pid to the start record still leaves no plugin running.

@@ -5,7 +5,8 @@
 import { performance } from 'node:perf_hooks';
 import { listened, type PluginCallMessage, pluginChannel } from '../core/diagnostics.ts';
 import { PluginError } from '../core/errors.ts';
-import type { Exec, ExecOptions, ExecOutput } from './exec.ts';
+import type { Exec } from './exec.ts';
+import { commandOf } from './exec-options.ts';
 
 /**
  * Wrap an {@link Exec} so that every `execPlugin` call is published on `libcni:plugin`. The wrapper
@@ -14,16 +15,12 @@ import type { Exec, ExecOptions, ExecOutput } from './exec.ts';
  */
 export function tracePluginCalls(exec: Exec): Exec {
   return {
-    execPlugin(
-      pluginPath: string,
-      stdin: Uint8Array,
-      env: Record<string, string>,
-      options?: ExecOptions,
-    ): Promise<ExecOutput> {
+    // Parameter types come from Exec.
+    execPlugin(pluginPath, stdin, env, options) {
       if (!listened(pluginChannel)) return exec.execPlugin(pluginPath, stdin, env, options);
       const ctx = options?.context;
       const message: PluginCallMessage = {
-        command: options?.command ?? env.CNI_COMMAND ?? '',
+        command: commandOf(options, env),
         plugin: ctx?.plugin,
         pluginPath,
         network: ctx?.network,
@@ -49,7 +46,7 @@ export function tracePluginCalls(exec: Exec): Exec {
         }
       }, message);
     },
-    findInPath(type: string, paths: readonly string[]): Promise<string> {
+    findInPath(type, paths) {
       return exec.findInPath(type, paths);
     },
   };
