@@ -402,6 +402,22 @@ describe('F22 confListFromConf', () => {
     const list = confListFromConf(pluginConfFromBytes('{"type":"x"}'));
     assert.equal(text(list.bytes), '{"cniVersion":"","name":"","plugins":[{"type":"x"}]}');
   });
+
+  test('nesting thousands of levels deep up-converts (Go limits it to 10,000); deeper fails as in Go', async () => {
+    const nested = (levels: number): string => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+    const conf = (levels: number): string =>
+      `{"cniVersion":"1.0.0","name":"deep","type":"bridge","x":${nested(levels)}}`;
+    await withDir({ '10-deep.conf': conf(9990) }, async (dir) => {
+      const list = await loadNetworkConf(dir, 'deep');
+      assert.equal(list.plugins.length, 1);
+      assert.ok(text(list.bytes).endsWith(`1${'}'.repeat(9990)}}]}`));
+    });
+    await withDir({ '10-deep.conf': conf(10_000) }, async (dir) => {
+      const err = await rejection(loadNetworkConf(dir, 'deep'));
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /exceeded max depth/);
+    });
+  });
 });
 
 describe('loadNetworkConfDir', () => {
