@@ -79,8 +79,23 @@ export function runOnce(
       reject(spawnError(pluginPath, err as NodeJS.ErrnoException, attempt, s));
       return;
     }
+    // Out of file descriptors (EMFILE, ENFILE) Node cannot even make the pipes: the child has no
+    // streams and no pid, and the reason arrives as an 'error' event. That is a spawn failure of
+    // this one call, never an exception that takes the embedding process down.
+    if (hasNoPipes(child)) {
+      child.once('error', (err: NodeJS.ErrnoException) => {
+        reject(spawnError(pluginPath, err, attempt, s));
+      });
+      return;
+    }
     new PluginRun(child, pluginPath, s, attempt, started, resolve, reject).begin(stdin);
   });
+}
+
+/** The streams' types say they always exist; after a failed pipe creation they do not. */
+function hasNoPipes(child: ChildProcessWithoutNullStreams): boolean {
+  const streams: ReadonlyArray<unknown> = [child.stdin, child.stdout, child.stderr];
+  return streams.some((stream) => stream == null);
 }
 
 /** A spawned plugin until its outcome is known. */
