@@ -16,7 +16,7 @@ import { promises as fs } from 'node:fs';
 import { CNIConfig, type GCAttachment, type RuntimeConf } from '../cni.ts';
 import { AttachmentSet } from '../cache/attachment-set.ts';
 import type { NetworkAttachment } from '../cache/cache.ts';
-import { confListFromConf, loadNetworkConfDir } from '../config/load.ts';
+import { type ConfigFileError, confListFromConf, loadNetworkConfDir } from '../config/load.ts';
 import { networkConfFromBytes, pluginConfFromBytes } from '../config/parse.ts';
 import type { NetworkConfigList } from '../config/types.ts';
 import { convertResult } from '../types/convert.ts';
@@ -36,12 +36,7 @@ import { mergeArgs, mergeCapabilityArgs } from './args.ts';
 import { allocateInterfaceNames } from './ifnames.ts';
 import { ContainerLockFile, GcGate, KeyedMutex, type Release } from './locks.ts';
 import { mergeResults, type SetupResult } from './merge.ts';
-import {
-  buildNetworkSet,
-  type ConfigFileError,
-  type ManagedNetwork,
-  type NetworkSet,
-} from './network-set.ts';
+import { buildNetworkSet, type ManagedNetwork, type NetworkSet } from './network-set.ts';
 import { ConfDirWatcher } from './watch.ts';
 import type {
   NetworkManagerOptions,
@@ -66,7 +61,8 @@ export type {
   MergedDNS,
   NetworkAttachmentResult,
 } from './merge.ts';
-export type { ManagedNetwork, ConfigFileError } from './network-set.ts';
+export type { ConfigFileError } from '../config/load.ts';
+export type { ManagedNetwork } from './network-set.ts';
 export type { CniArgsInput } from './args.ts';
 export type {
   NetworkManagerOptions,
