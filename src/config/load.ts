@@ -304,18 +304,24 @@ export interface LoadedNetwork {
   list: NetworkConfigList;
 }
 
-/** One file {@link loadNetworkConfDir} could not use, and why. */
-export interface ConfigFileError {
+/**
+ * A configuration file that could not be used, and why. The one declaration for both reporters:
+ * {@link loadNetworkConfDir} reports only {@link ConfigError}s (its `NetworkConfDir.errors` says
+ * so with `E`); NetworkManager's reports (`configErrors`, the `configError` event) are any `Error`,
+ * because when a scan of the directory throws as a whole it reports, for the directory, whatever
+ * was thrown.
+ */
+export interface ConfigFileError<E extends Error = Error> {
   file: string;
   /** A {@link DuplicateNetworkError} when the file was fine but its name was already taken. */
-  error: ConfigError;
+  error: E;
 }
 
 /** What {@link loadNetworkConfDir} found. */
 export interface NetworkConfDir {
   /** In Go's lookup order: `.conflist` files sorted, then `.conf`/`.json` sorted together. */
   networks: LoadedNetwork[];
-  errors: ConfigFileError[];
+  errors: Array<ConfigFileError<ConfigError>>;
 }
 
 /** Options of {@link loadNetworkConfDir}. */

@@ -7,6 +7,7 @@
  *   (a config manager rewriting a file must not detach the node from a network for a moment);
  * - `maxNetworks` keeps the first N; the built-in loopback network, when asked for, comes first.
  */
+import type { ConfigFileError } from '../config/load.ts';
 import { networkConfFromBytes } from '../config/parse.ts';
 import type { NetworkConfigList } from '../config/types.ts';
 import { compareUtf8 } from '../go/json-encode.ts';
@@ -31,16 +32,10 @@ export interface ManagedNetwork {
   staleError?: Error | undefined;
 }
 
-/** A configuration file that could not be used. */
-export interface ConfigFileError {
-  file: string;
-  error: Error;
-}
-
 /** What one scan of the configuration directory produced. */
 export interface ConfDirScan {
   networks: ReadonlyArray<{ file: string; list: NetworkConfigList }>;
-  errors: ReadonlyArray<{ file: string; error: Error }>;
+  errors: readonly ConfigFileError[];
 }
 
 /** The selection rules. */

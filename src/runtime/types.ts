@@ -3,10 +3,10 @@
  * manager so that its file is about behaviour, and so a runtime can import the types alone.
  */
 import type { CNIConfigOptions } from '../cni.ts';
+import type { ConfigFileError } from '../config/load.ts';
 import type { RollbackOutcome } from '../core/errors.ts';
 import type { Result } from '../types/result-model.ts';
 import type { CniArgsInput } from './args.ts';
-import type { ConfigFileError } from './network-set.ts';
 
 /** How to construct a {@link NetworkManager}. */
 export interface NetworkManagerOptions {
