@@ -405,8 +405,8 @@ export class SpawnerExec implements Exec {
     });
   }
 
-  findInPath(type: string, paths: readonly string[]): Promise<string> {
-    return findInPath(type, paths);
+  findInPath(type: string, paths: readonly string[], context?: ErrorContext): Promise<string> {
+    return findInPath(type, paths, context);
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { listened, type PluginCallMessage, pluginChannel } from '../core/diagnostics.ts';
-import { PluginError } from '../core/errors.ts';
+import { type ErrorContext, PluginError } from '../core/errors.ts';
 import type { Exec, ExecOptions, ExecOutput } from './exec.ts';
 
 /**
@@ -49,8 +49,8 @@ export function tracePluginCalls(exec: Exec): Exec {
         }
       }, message);
     },
-    findInPath(type: string, paths: readonly string[]): Promise<string> {
-      return exec.findInPath(type, paths);
+    findInPath(type: string, paths: readonly string[], context?: ErrorContext): Promise<string> {
+      return exec.findInPath(type, paths, context);
     },
   };
 }
