@@ -13,7 +13,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
-import { CNIConfig, type GCAttachment, type RuntimeConf } from '../cni.ts';
+import { CNIConfig, type GCAttachment, type RuntimeConf } from '../cni/index.ts';
 import { AttachmentSet } from '../cache/attachment-set.ts';
 import type { NetworkAttachment } from '../cache/cache.ts';
 import { confListFromConf, loadNetworkConfDir } from '../config/load.ts';
