@@ -602,12 +602,8 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
     const order = new Map(loaded.map((n, i) => [n.name, i]));
     const stamped = await Promise.all(
       all.map(async (a) => {
-        let mtime = 0n;
-        try {
-          mtime = (await fs.stat(this.cni.cache.pathFor(a), { bigint: true })).mtimeNs;
-        } catch {
-          // vanished meanwhile: sorts as oldest
-        }
+        // vanished meanwhile: sorts as oldest
+        const mtime = (await this.cni.getCachedAttachmentMtime(a)) ?? 0n;
         return { a, mtime };
       }),
     );
@@ -692,8 +688,7 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
       // An entry no DEL could read (of a network no longer loaded, or under another interface name)
       // would otherwise stay forever, invisible to listing: move it aside and say so.
       try {
-        for (const q of await this.cni.cache.quarantineCorrupt(containerId))
-          this.notify('cacheQuarantine', q);
+        for (const q of await this.cni.quarantineCorruptCache(containerId)) this.notify('cacheQuarantine', q);
       } catch (e) {
         errors.push(asError(e));
       }
@@ -753,8 +748,7 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
         const base = { name: n.name, file: n.file, builtin: n.builtin, stale: n.staleError !== undefined };
         try {
           // STATUS only exists from 1.1.0; for older lists at least make sure the binaries are there.
-          for (const plugin of n.list.plugins)
-            await this.cni.exec.findInPath(plugin.network.type, this.cni.path);
+          for (const plugin of n.list.plugins) await this.cni.findPlugin(plugin.network.type);
           await this.cni.getStatusNetworkList(n.list, { signal: opts.signal, timeoutMs });
           return { ...base, ok: true };
         } catch (e) {
@@ -834,7 +828,7 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
       // Under the gate: one listing; files read again only where something may have changed.
       let names: string[] = [];
       try {
-        names = (await this.cni.cache.listEntryNames()) ?? [];
+        names = (await this.cni.listCacheEntryNames()) ?? [];
       } catch (e) {
         report.errors.push(asError(e));
       }
@@ -843,7 +837,7 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
       for (const name of names) {
         const seen = before.get(name);
         const a =
-          seen !== undefined && !touched(seen.containerId) ? seen : await this.cni.cache.readListed(name);
+          seen !== undefined && !touched(seen.containerId) ? seen : await this.cni.readCacheEntry(name);
         if (a !== undefined) all.push(a);
       }
       const kept: NetworkAttachment[] = [];
@@ -932,8 +926,8 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
   /** Every cache file by name, with what it holds (undefined: unreadable or not an entry). */
   private async readCacheByName(): Promise<Map<string, NetworkAttachment | undefined>> {
     const out = new Map<string, NetworkAttachment | undefined>();
-    for (const name of (await this.cni.cache.listEntryNames()) ?? []) {
-      out.set(name, await this.cni.cache.readListed(name));
+    for (const name of (await this.cni.listCacheEntryNames()) ?? []) {
+      out.set(name, await this.cni.readCacheEntry(name));
     }
     return out;
   }
