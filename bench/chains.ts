@@ -10,7 +10,7 @@
  * (a pool of `width`) give each variant the machine in turn (see below).
  */
 import path from 'node:path';
-import { CNIConfig, type RuntimeConf } from '../src/cni.ts';
+import { CNIConfig, type RuntimeConf } from '../src/cni/index.ts';
 import type { NetworkConfigList } from '../src/config/types.ts';
 import type { Exec } from '../src/invoke/exec.ts';
 import { type Row, versus } from './report.ts';

@@ -6,7 +6,7 @@
  *
  *   node --expose-gc --import tsx bench/memory-child.ts <exec: default|spawner> <checkpoint>...
  */
-import { CNIConfig } from '../src/cni.ts';
+import { CNIConfig } from '../src/cni/index.ts';
 import { networkConfFromBytes } from '../src/config/parse.ts';
 import { DefaultExec } from '../src/invoke/exec.ts';
 import { SpawnerExec } from '../src/invoke/spawner.ts';

@@ -78,7 +78,7 @@ export {
   type GCOptions,
   type GCAttachment,
   type CachedConfig,
-} from './cni.ts';
+} from './cni/index.ts';
 export { DEFAULT_CACHE_DIR, CACHE_KIND_V1, type CacheSync, type NetworkAttachment } from './cache/cache.ts';
 
 // Network namespaces and the runtime layer.

@@ -15,7 +15,7 @@
  * @packageDocumentation
  */
 import { performance } from 'node:perf_hooks';
-import { PluginAbortedError } from './core/errors.ts';
+import { type ErrorContext, PluginAbortedError } from './core/errors.ts';
 import type { Exec, ExecOptions, ExecOutput } from './invoke/exec.ts';
 import { checkLookup, pluginNotFound } from './invoke/find.ts';
 import { pluginFailure } from './invoke/plugin-failure.ts';
@@ -110,10 +110,10 @@ export class FakeExec implements Exec {
   }
 
   /** Resolves a registered type to `<first path>/<type>`; otherwise fails as the real lookup does. */
-  findInPath(type: string, paths: readonly string[]): Promise<string> {
+  findInPath(type: string, paths: readonly string[], context?: ErrorContext): Promise<string> {
     return Promise.resolve().then(() => {
-      checkLookup(type, paths);
-      if (!this.#plugins.has(type)) throw pluginNotFound(type, paths);
+      checkLookup(type, paths, context);
+      if (!this.#plugins.has(type)) throw pluginNotFound(type, paths, context);
       return `${paths[0] ?? ''}/${type}`;
     });
   }

@@ -11,7 +11,7 @@ import { existsSync, constants as fsConstants } from 'node:fs';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CNIConfig, type RuntimeConf } from '../cni.ts';
+import { CNIConfig, type RuntimeConf } from '../cni/index.ts';
 import { networkConfFromBytes } from '../config/parse.ts';
 import { createNetns, deleteNetns, netnsExists } from '../netns/netns.ts';
 import { cnitoolContainerId } from './runtime-inputs.ts';

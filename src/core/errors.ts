@@ -37,11 +37,31 @@ export interface ErrorContext {
   ifName?: string | undefined;
 }
 
+/** The keys of `ctx` in their order (every field of an ErrorContext is an optional string). */
+function keysOf(ctx: ErrorContext): Array<keyof ErrorContext> {
+  return Object.keys(ctx) as Array<keyof ErrorContext>;
+}
+
 function cleanContext(ctx: ErrorContext | undefined): ErrorContext {
   const out: ErrorContext = {};
   if (!ctx) return out;
-  for (const [k, v] of Object.entries(ctx)) {
-    if (v !== undefined && v !== '') (out as Record<string, string>)[k] = v as string;
+  for (const k of keysOf(ctx)) {
+    const v = ctx[k];
+    if (v !== undefined && v !== '') out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * The context for an error raised by an inner layer on behalf of a caller: what the inner layer
+ * knows (`own`) first, then whatever the caller's `outer` context adds.
+ */
+export function mergeContext(own: ErrorContext, outer: ErrorContext | undefined): ErrorContext {
+  const out = cleanContext(own);
+  if (!outer) return out;
+  for (const k of keysOf(outer)) {
+    const v = outer[k];
+    if (v && out[k] === undefined) out[k] = v;
   }
   return out;
 }
@@ -49,7 +69,7 @@ function cleanContext(ctx: ErrorContext | undefined): ErrorContext {
 /** Base class of every error raised by this library. */
 export class LibcniError extends Error {
   /** What the library knew about the call when the error was raised. */
-  readonly context: ErrorContext;
+  readonly context: Readonly<ErrorContext>;
 
   constructor(message: string, options?: { cause?: unknown; context?: ErrorContext | undefined }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -309,8 +329,16 @@ export function findCniError(err: unknown): CniError | undefined {
 /** Several independent failures (GC collects them all). The message joins theirs, one per line, as Go's `errors.Join`. */
 export class AggregateLibcniError extends LibcniError {
   readonly errors: readonly Error[];
-  constructor(errors: readonly Error[], options?: { context?: ErrorContext }) {
-    super(errors.map((e) => e.message).join('\n'), options);
+  /**
+   * `options.format`: `'lines'` (default) joins the messages one per line; `'go-slice'` gives Go's
+   * `%v` of an error slice, `[msg1 msg2]` (what Go's ValidateNetworkList returns).
+   */
+  constructor(
+    errors: readonly Error[],
+    options?: { context?: ErrorContext; format?: 'lines' | 'go-slice' | undefined },
+  ) {
+    const messages = errors.map((e) => e.message);
+    super(options?.format === 'go-slice' ? `[${messages.join(' ')}]` : messages.join('\n'), options);
     this.errors = errors;
   }
 }

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { CniCommand, TraceContext } from '../core/diagnostics.ts';
-import { ErrorCode, ValidationError } from '../core/errors.ts';
+import { type ErrorContext, ErrorCode, ValidationError } from '../core/errors.ts';
 
 /** What one plugin call is about; becomes the `CNI_*` variables. */
 export interface PluginRequest {
@@ -43,6 +43,8 @@ export interface PluginEnvOptions {
   extraEnv?: Readonly<Record<string, string>> | undefined;
   /** Trace context for the call, usually from the caller's active span. */
   trace?: TraceContext | undefined;
+  /** Where the call happens, given to the errors raised for bad values. */
+  context?: ErrorContext | undefined;
 }
 
 /** `PATH` given to plugins in `'minimal'`/allowlist mode when the caller has none. */
@@ -60,8 +62,8 @@ const FIELD_OF: Readonly<Record<string, string>> = {
   CNI_PATH: 'path',
 };
 
-function refuseArgs(msg: string, details: string): never {
-  throw new ValidationError('cniArgs', ErrorCode.InvalidEnvironmentVariables, msg, details);
+function refuseArgs(msg: string, details: string, context: ErrorContext | undefined): never {
+  throw new ValidationError('cniArgs', ErrorCode.InvalidEnvironmentVariables, msg, details, { context });
 }
 
 /**
@@ -69,14 +71,17 @@ function refuseArgs(msg: string, details: string): never {
  * in a key or value, or a `=` in a key, silently turns into different arguments on the plugin side
  * (Go plugins split on every `;` and `=`); we refuse them with code 4 instead.
  */
-export function formatCniArgs(args: ReadonlyArray<readonly [string, string]>): string {
+export function formatCniArgs(
+  args: ReadonlyArray<readonly [string, string]>,
+  context?: ErrorContext,
+): string {
   let out = '';
   for (let i = 0; i < args.length; i++) {
     const [k, v] = args[i] as readonly [string, string];
     if (k.includes(';') || k.includes('=')) {
-      refuseArgs(`CNI_ARGS key must not contain ";" or "="`, k);
+      refuseArgs(`CNI_ARGS key must not contain ";" or "="`, k, context);
     }
-    if (v.includes(';')) refuseArgs(`CNI_ARGS value must not contain ";"`, `${k}=${v}`);
+    if (v.includes(';')) refuseArgs(`CNI_ARGS value must not contain ";"`, `${k}=${v}`, context);
     out += i === 0 ? `${k}=${v}` : `;${k}=${v}`;
   }
   return out;
@@ -131,6 +136,7 @@ export function buildPluginEnv(req: PluginRequest, options?: PluginEnvOptions): 
           ErrorCode.InvalidEnvironmentVariables,
           'invalid environment variable name',
           name,
+          { context: options?.context },
         );
       }
       env[name] = extra[name] as string;
@@ -160,7 +166,7 @@ export function buildPluginEnv(req: PluginRequest, options?: PluginEnvOptions): 
         ? req.argsString
         : req.args === undefined
           ? ''
-          : formatCniArgs(req.args);
+          : formatCniArgs(req.args, options?.context);
     env.CNI_PATH = req.path.join(path.delimiter);
   }
 
@@ -180,6 +186,7 @@ export function buildPluginEnv(req: PluginRequest, options?: PluginEnvOptions): 
         ErrorCode.InvalidEnvironmentVariables,
         'environment value must not contain NUL',
         name,
+        { context: options?.context },
       );
     }
   }

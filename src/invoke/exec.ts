@@ -3,6 +3,7 @@
  * in-process fake; a runtime with a large heap can replace it with one that spawns through a small
  * helper process (spawn costs ~29 ms per GiB of parent RSS; BENCHMARKS.md).
  */
+import type { ErrorContext } from '../core/errors.ts';
 import { findInPath } from './find.ts';
 import { type ExecOptions, type ExecOutput, spawnPlugin } from './spawn-plugin.ts';
 
@@ -22,9 +23,10 @@ export interface Exec {
   ): Promise<ExecOutput>;
   /**
    * Resolve a plugin `type` on the search path; rejects with `PluginNotFoundError`, or with
-   * `PluginSpawnError` (ENOEXEC) for a file that is neither ELF nor `#!` (see find.ts).
+   * `PluginSpawnError` (ENOEXEC) for a file that is neither ELF nor `#!` (see find.ts). `context`
+   * is the caller's (command, network, ...), for those errors to carry.
    */
-  findInPath(type: string, paths: readonly string[]): Promise<string>;
+  findInPath(type: string, paths: readonly string[], context?: ErrorContext): Promise<string>;
 }
 
 /** Options of {@link DefaultExec}. */
@@ -56,8 +58,8 @@ export class DefaultExec implements Exec {
     return out;
   }
 
-  findInPath(type: string, paths: readonly string[]): Promise<string> {
-    return findInPath(type, paths);
+  findInPath(type: string, paths: readonly string[], context?: ErrorContext): Promise<string> {
+    return findInPath(type, paths, context);
   }
 }
 

@@ -4,7 +4,7 @@
 import type { Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PluginNotFoundError, PluginSpawnError } from '../core/errors.ts';
+import { type ErrorContext, mergeContext, PluginNotFoundError, PluginSpawnError } from '../core/errors.ts';
 import { goList, goQuoteString } from '../go/quote.ts';
 
 /**
@@ -25,8 +25,12 @@ import { goList, goQuoteString } from '../go/quote.ts';
  * Found, but neither an ELF binary nor a `#!` script → {@link PluginSpawnError} with errno
  * `ENOEXEC`, see {@link assertDirectlyExecutable}.
  */
-export async function findInPath(type: string, paths: readonly string[]): Promise<string> {
-  checkLookup(type, paths);
+export async function findInPath(
+  type: string,
+  paths: readonly string[],
+  context?: ErrorContext,
+): Promise<string> {
+  checkLookup(type, paths, context);
 
   for (const dir of paths) {
     // path.join cleans like Go's filepath.Join; an empty dir yields a cwd-relative name, as in Go.
@@ -40,34 +44,46 @@ export async function findInPath(type: string, paths: readonly string[]): Promis
     if (st?.isFile()) {
       const version = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
       if (verified.get(candidate) !== version) {
-        await assertDirectlyExecutable(candidate, type);
+        await assertDirectlyExecutable(candidate, type, context);
         if (verified.size >= MAX_VERIFIED) verified.clear();
         verified.set(candidate, version);
       }
       return candidate;
     }
   }
-  throw pluginNotFound(type, paths);
+  throw pluginNotFound(type, paths, context);
 }
 
 /** The refusals before any lookup (see {@link findInPath}); an {@link Exec} of its own shares them. */
-export function checkLookup(type: string, paths: readonly string[]): void {
-  if (type === '') throw new PluginNotFoundError('no plugin name provided', 'no-name', paths);
-  if (type.includes('/') || type.includes('\0') || type === '..') {
-    throw new PluginNotFoundError(`invalid plugin name: ${type}`, 'invalid-name', paths, {
-      context: { plugin: type },
+export function checkLookup(type: string, paths: readonly string[], context?: ErrorContext): void {
+  if (type === '') {
+    throw new PluginNotFoundError('no plugin name provided', 'no-name', paths, {
+      context: mergeContext({}, context),
     });
   }
-  if (paths.length === 0) throw new PluginNotFoundError('no paths provided', 'no-paths', paths);
+  if (type.includes('/') || type.includes('\0') || type === '..') {
+    throw new PluginNotFoundError(`invalid plugin name: ${type}`, 'invalid-name', paths, {
+      context: mergeContext({ plugin: type }, context),
+    });
+  }
+  if (paths.length === 0) {
+    throw new PluginNotFoundError('no paths provided', 'no-paths', paths, {
+      context: mergeContext({}, context),
+    });
+  }
 }
 
 /** Go's error for a type found in none of `paths`. */
-export function pluginNotFound(type: string, paths: readonly string[]): PluginNotFoundError {
+export function pluginNotFound(
+  type: string,
+  paths: readonly string[],
+  context?: ErrorContext,
+): PluginNotFoundError {
   return new PluginNotFoundError(
     `failed to find plugin ${goQuoteString(type)} in path ${goList(paths)}`,
     'not-found',
     paths,
-    { context: { plugin: type } },
+    { context: mergeContext({ plugin: type }, context) },
   );
 }
 
@@ -88,7 +104,11 @@ const MAX_VERIFIED = 1024;
  * pays it once per plugin file version. A file we may not read is left to the kernel: /bin/sh could
  * not read it either.
  */
-export async function assertDirectlyExecutable(file: string, type?: string): Promise<void> {
+export async function assertDirectlyExecutable(
+  file: string,
+  type?: string,
+  context?: ErrorContext,
+): Promise<void> {
   let head: Buffer;
   try {
     const handle = await open(file, 'r');
@@ -111,6 +131,6 @@ export async function assertDirectlyExecutable(file: string, type?: string): Pro
     file,
     'ENOEXEC',
     0,
-    { context: { plugin: type, pluginPath: file } },
+    { context: mergeContext({ plugin: type, pluginPath: file }, context) },
   );
 }

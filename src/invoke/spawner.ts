@@ -35,7 +35,7 @@
  * are spawner-state.ts; how calls end, spawner-calls.ts.
  */
 import { performance } from 'node:perf_hooks';
-import { SpawnerError } from '../core/errors.ts';
+import { type ErrorContext, SpawnerError } from '../core/errors.ts';
 import { commandOf, effectiveTimeoutMs, type ExecOptions, type ExecOutput } from './exec-options.ts';
 import { type Exec, reportStderr } from './exec.ts';
 import { findInPath } from './find.ts';
@@ -203,8 +203,8 @@ export class SpawnerExec implements Exec {
     });
   }
 
-  findInPath(type: string, paths: readonly string[]): Promise<string> {
-    return findInPath(type, paths);
+  findInPath(type: string, paths: readonly string[], context?: ErrorContext): Promise<string> {
+    return findInPath(type, paths, context);
   }
 
   /**

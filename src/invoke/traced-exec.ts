@@ -46,8 +46,8 @@ export function tracePluginCalls(exec: Exec): Exec {
         }
       }, message);
     },
-    findInPath(type, paths) {
-      return exec.findInPath(type, paths);
+    findInPath(type, paths, context) {
+      return exec.findInPath(type, paths, context);
     },
   };
 }

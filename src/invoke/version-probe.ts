@@ -31,7 +31,10 @@ export async function getVersionInfo(
   options?: VersionProbeOptions,
 ): Promise<PluginInfo> {
   const { env: envMode, baseEnv, extraEnv, trace, ...execOptions } = options ?? {};
-  const env = buildPluginEnv({ command: 'VERSION', path: [] }, { env: envMode, baseEnv, extraEnv, trace });
+  const env = buildPluginEnv(
+    { command: 'VERSION', path: [] },
+    { env: envMode, baseEnv, extraEnv, trace, context: execOptions.context },
+  );
   let stdout: Buffer;
   try {
     stdout = (await exec.execPlugin(pluginPath, VERSION_STDIN, env, { ...execOptions, command: 'VERSION' }))
@@ -40,5 +43,5 @@ export async function getVersionInfo(
     if (err instanceof Error && err.message === UNKNOWN_VERSION_COMMAND) return pluginSupports('0.1.0');
     throw err;
   }
-  return decodePluginInfo(stdout);
+  return decodePluginInfo(stdout, execOptions.context);
 }

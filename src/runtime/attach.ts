@@ -2,7 +2,7 @@
  * Setup: attach a container to every network of the set, one after another or all at once, and
  * on any failure undo what was attempted (the failed network included) under a deadline of its own.
  */
-import type { RuntimeConf } from '../cni.ts';
+import type { RuntimeConf } from '../cni/types.ts';
 import type { NetworkConfigList } from '../config/types.ts';
 import { NotReadyError, type RollbackOutcome, SetupError } from '../core/errors.ts';
 import { convertResult } from '../types/convert.ts';

@@ -4,15 +4,15 @@
  * No part reaches into another's state; each gets this context, and what else it needs, by
  * argument.
  */
-import type { CNIConfig } from '../cni.ts';
+import type { CNI } from '../cni/types.ts';
 import type { NetworkSet } from './network-set.ts';
 import type { NetworkManagerEvents, NetworkManagerOptions } from './types.ts';
 
 /**
- * The CNI object as the parts see it. Every part names it through this alias only, so that what
- * the manager needs from libcni is declared in one place.
+ * The CNI object as the parts see it: the {@link CNI} interface, so that what the manager needs
+ * from libcni is declared in one place and a fake can stand in for it.
  */
-export type Cni = CNIConfig;
+export type Cni = CNI;
 
 /** The manager's options: the caller's object as given (read when used), plus the resolved defaults. */
 export interface ResolvedOptions {

@@ -3,8 +3,7 @@
  * own cached config, args and capability args, so they work after the config file or the
  * namespace is gone. Also the reading of a container's cached attachments that GC shares.
  */
-import { promises as fs } from 'node:fs';
-import type { RuntimeConf } from '../cni.ts';
+import type { RuntimeConf } from '../cni/types.ts';
 import type { NetworkAttachment } from '../cache/cache.ts';
 import { confListFromConf } from '../config/load.ts';
 import { networkConfFromBytes, pluginConfFromBytes } from '../config/parse.ts';
@@ -73,12 +72,8 @@ async function cachedAttachments(
   const order = new Map(loaded.map((n, i) => [n.name, i]));
   const stamped = await Promise.all(
     all.map(async (a) => {
-      let mtime = 0n;
-      try {
-        mtime = (await fs.stat(cni.cache.pathFor(a), { bigint: true })).mtimeNs;
-      } catch {
-        // vanished meanwhile: sorts as oldest
-      }
+      // vanished meanwhile: sorts as oldest
+      const mtime = (await cni.getCachedAttachmentMtime(a)) ?? 0n;
       return { a, mtime };
     }),
   );
@@ -128,7 +123,7 @@ export async function teardown(
     // An entry no DEL could read (of a network no longer loaded, or under another interface name)
     // would otherwise stay forever, invisible to listing: move it aside and say so.
     try {
-      for (const q of await ctx.cni.cache.quarantineCorrupt(containerId)) ctx.notify('cacheQuarantine', q);
+      for (const q of await ctx.cni.quarantineCorruptCache(containerId)) ctx.notify('cacheQuarantine', q);
     } catch (e) {
       progress.errors.push(asError(e));
     }

@@ -3,7 +3,7 @@
  * valid set outside the exclusive section; under it, what changed meanwhile is read again, stale
  * attachments are DELeted with their own cached config, and every loaded network gets libcni's GC.
  */
-import type { GCAttachment } from '../cni.ts';
+import type { GCAttachment } from '../cni/types.ts';
 import { AttachmentSet } from '../cache/attachment-set.ts';
 import type { NetworkAttachment } from '../cache/cache.ts';
 import type { NetworkConfigList } from '../config/types.ts';
@@ -156,8 +156,8 @@ export async function gc(
 /** Every cache file by name, with what it holds (undefined: unreadable or not an entry). */
 async function readCacheByName(cni: Cni): Promise<Map<string, NetworkAttachment | undefined>> {
   const out = new Map<string, NetworkAttachment | undefined>();
-  for (const name of (await cni.cache.listEntryNames()) ?? []) {
-    out.set(name, await cni.cache.readListed(name));
+  for (const name of (await cni.listCacheEntryNames()) ?? []) {
+    out.set(name, await cni.readCacheEntry(name));
   }
   return out;
 }
@@ -174,7 +174,7 @@ async function readUnderGate(
 ): Promise<NetworkAttachment[]> {
   let names: string[] = [];
   try {
-    names = (await cni.cache.listEntryNames()) ?? [];
+    names = (await cni.listCacheEntryNames()) ?? [];
   } catch (e) {
     report.errors.push(asError(e));
   }
@@ -182,7 +182,7 @@ async function readUnderGate(
   const all: NetworkAttachment[] = [];
   for (const name of names) {
     const seen = before.get(name);
-    const a = seen !== undefined && !touched(seen.containerId) ? seen : await cni.cache.readListed(name);
+    const a = seen !== undefined && !touched(seen.containerId) ? seen : await cni.readCacheEntry(name);
     if (a !== undefined) all.push(a);
   }
   return all;

@@ -12,7 +12,7 @@
  *   keeps the last good version of a file that broke.
  */
 import { EventEmitter } from 'node:events';
-import { CNIConfig } from '../cni.ts';
+import { CNIConfig } from '../cni/config.ts';
 import type { ConfigFileError } from '../config/load.ts';
 import { setup } from './attach.ts';
 import { ConfigSource } from './config-source.ts';
@@ -231,8 +231,7 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
         const base = { name: n.name, file: n.file, builtin: n.builtin, stale: n.staleError !== undefined };
         try {
           // STATUS only exists from 1.1.0; for older lists at least make sure the binaries are there.
-          for (const plugin of n.list.plugins)
-            await this.cni.exec.findInPath(plugin.network.type, this.cni.path);
+          for (const plugin of n.list.plugins) await this.cni.findPlugin(plugin.network.type);
           await this.cni.getStatusNetworkList(n.list, { signal: opts.signal, timeoutMs });
           return { ...base, ok: true };
         } catch (e) {

@@ -2,7 +2,7 @@
  * The shapes NetworkManager takes and returns: options, results, reports and events. Apart from the
  * manager so that its file is about behaviour, and so a runtime can import the types alone.
  */
-import type { CNIConfigOptions } from '../cni.ts';
+import type { CNIConfigOptions } from '../cni/types.ts';
 import type { ConfigFileError } from '../config/load.ts';
 import type { RollbackOutcome } from '../core/errors.ts';
 import type { Result } from '../types/result-model.ts';

@@ -2,7 +2,7 @@
  * Validation of the values that reach file paths and plugin environments: container id, network
  * name and interface name, with Go's `pkg/utils` codes and messages.
  */
-import { ErrorCode, ValidationError } from '../core/errors.ts';
+import { type ErrorContext, ErrorCode, ValidationError } from '../core/errors.ts';
 
 const SAFE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /** Go's unicode.IsSpace set. */
@@ -23,38 +23,53 @@ const NAME_RULES = {
   },
 } as const;
 
-function requireSafeName(field: keyof typeof NAME_RULES, value: string): void {
+function requireSafeName(
+  field: keyof typeof NAME_RULES,
+  value: string,
+  context: ErrorContext | undefined,
+): void {
   const rule = NAME_RULES[field];
-  if (value === '') throw new ValidationError(field, rule.empty[0], rule.empty[1]);
-  if (!SAFE_NAME.test(value)) throw new ValidationError(field, rule.unsafe[0], rule.unsafe[1], value);
+  if (value === '') throw new ValidationError(field, rule.empty[0], rule.empty[1], undefined, { context });
+  if (!SAFE_NAME.test(value))
+    throw new ValidationError(field, rule.unsafe[0], rule.unsafe[1], value, { context });
 }
 
+// Each check below takes the context of the call it guards, for the error it raises.
+
 /** Refuse an empty container id (code 3) or one with characters outside `[a-zA-Z0-9_.-]` (code 4). */
-export function validateContainerId(id: string): void {
-  requireSafeName('containerId', id);
+export function validateContainerId(id: string, context?: ErrorContext): void {
+  requireSafeName('containerId', id, context);
 }
 
 /** Refuse an empty network name or one with characters outside `[a-zA-Z0-9_.-]` (code 7). */
-export function validateNetworkName(name: string): void {
-  requireSafeName('network', name);
+export function validateNetworkName(name: string, context?: ErrorContext): void {
+  requireSafeName('network', name, context);
 }
 
 /** Refuse an interface name the kernel would refuse or that could escape a path (code 4). */
-export function validateInterfaceName(ifName: string): void {
+export function validateInterfaceName(ifName: string, context?: ErrorContext): void {
   const code = ErrorCode.InvalidEnvironmentVariables;
-  if (ifName === '') throw new ValidationError('ifName', code, 'interface name is empty');
+  const opts = { context };
+  if (ifName === '') throw new ValidationError('ifName', code, 'interface name is empty', undefined, opts);
   if (Buffer.byteLength(ifName, 'utf8') > MAX_IFNAME_BYTES) {
     throw new ValidationError(
       'ifName',
       code,
       'interface name is too long',
       `interface name should be less than ${MAX_IFNAME_BYTES + 1} characters`,
+      opts,
     );
   }
   if (ifName === '.' || ifName === '..')
-    throw new ValidationError('ifName', code, 'interface name is . or ..');
+    throw new ValidationError('ifName', code, 'interface name is . or ..', undefined, opts);
   if (ifName.includes('/') || ifName.includes(':') || UNICODE_SPACE.test(ifName)) {
-    throw new ValidationError('ifName', code, 'interface name contains / or : or whitespace characters');
+    throw new ValidationError(
+      'ifName',
+      code,
+      'interface name contains / or : or whitespace characters',
+      undefined,
+      opts,
+    );
   }
 }
 
@@ -67,7 +82,7 @@ export function isSafeName(s: string): boolean {
  * Refuse values that would let a cache file path escape its directory even where Go does not
  * validate (DEL, cache reads): path separators, NUL, `.`/`..` and over-long names.
  */
-export function assertPathComponent(field: string, value: string): void {
+export function assertPathComponent(field: string, value: string, context?: ErrorContext): void {
   if (
     value === '' ||
     value === '.' ||
@@ -81,6 +96,7 @@ export function assertPathComponent(field: string, value: string): void {
       ErrorCode.InvalidEnvironmentVariables,
       `invalid ${field}: must be a non-empty file name component without "/" or NUL`,
       JSON.stringify(value),
+      { context },
     );
   }
 }

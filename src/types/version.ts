@@ -6,7 +6,7 @@
  * parses the numbers, with Go's lenient `strconv.Atoi` rules (`"1"`, `"1.0"`, `"+1.0.0"` all parse).
  */
 
-import { VersionError } from '../core/errors.ts';
+import { type ErrorContext, VersionError } from '../core/errors.ts';
 import { goQuoteList, goQuoteString } from '../go/quote.ts';
 import { goJsonKind, parseJsonLikeGo } from '../go/json-decode.ts';
 import { decodeStruct, goString, goStringSlice, isJsonObject, type StructSpec } from '../go/struct.ts';
@@ -154,9 +154,9 @@ const PLUGIN_INFO: StructSpec = {
  * absent or empty `supportedVersions` is accepted only from a 0.2.0 plugin and means 0.1.0 and 0.2.0.
  * @throws VersionError `decoding version info: <reason>` (Go's text).
  */
-export function decodePluginInfo(bytes: string | Uint8Array): PluginInfo {
+export function decodePluginInfo(bytes: string | Uint8Array, context?: ErrorContext): PluginInfo {
   const fail = (reason: string): never => {
-    throw new VersionError(`decoding version info: ${reason}`);
+    throw new VersionError(`decoding version info: ${reason}`, { context });
   };
   const parsed = parseJsonLikeGo(bytes);
   if (!parsed.ok) return fail(parsed.reason);

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { encodeCacheEntry, ResultCache } from '../../src/cache/cache.ts';
-import { CNIConfig } from '../../src/cni.ts';
+import { CNIConfig } from '../../src/cni/index.ts';
 import { networkConfFromBytes } from '../../src/config/parse.ts';
 import { CHANNELS, type CacheQuarantineMessage } from '../../src/core/diagnostics.ts';
 import { NetworkManager } from '../../src/runtime/manager.ts';

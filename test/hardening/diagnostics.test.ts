@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { logPluginCalls } from '../../examples/log-plugin-calls.ts';
-import { CNIConfig, type RuntimeConf } from '../../src/cni.ts';
+import { CNIConfig, type RuntimeConf } from '../../src/cni/index.ts';
 import { networkConfFromBytes } from '../../src/config/parse.ts';
 import {
   CHANNELS,

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
-import { CNIConfig, type RuntimeConf } from '../../src/cni.ts';
+import { CNIConfig, type RuntimeConf } from '../../src/cni/index.ts';
 import { networkConfFromBytes } from '../../src/config/parse.ts';
 import type { NetworkConfigList } from '../../src/config/types.ts';
 import type { Exec, ExecOutput } from '../../src/invoke/exec.ts';

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
-import { CNIConfig, type RuntimeConf } from '../../src/cni.ts';
+import { CNIConfig, type RuntimeConf } from '../../src/cni/index.ts';
 import { networkConfFromBytes } from '../../src/config/parse.ts';
 import type { NetworkConfigList } from '../../src/config/types.ts';
 import { EXEC_DEFAULTS } from '../../src/invoke/exec.ts';

@@ -22,7 +22,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { CNIConfig, type RuntimeConf } from '../../src/cni.ts';
+import { CNIConfig, type RuntimeConf } from '../../src/cni/index.ts';
 import { networkConfFromBytes } from '../../src/config/parse.ts';
 import type { NetworkConfigList } from '../../src/config/types.ts';
 import { createNetns, deleteNetns, type NetnsHandle } from '../../src/netns/netns.ts';

@@ -18,7 +18,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { RuntimeConf } from '../../src/cni.ts';
+import type { RuntimeConf } from '../../src/cni/index.ts';
 import type { NetworkConfigList } from '../../src/config/types.ts';
 import { CniError } from '../../src/core/errors.ts';
 import {

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { CNIConfig } from '../../src/cni.ts';
+import { CNIConfig } from '../../src/cni/index.ts';
 import { networkConfFromBytes } from '../../src/config/parse.ts';
 import { ErrorCode, VersionError, findCniError } from '../../src/core/errors.ts';
 import { announceSkip, PLUGIN_DIR, RecordingExec, skipIf } from './helpers.ts';

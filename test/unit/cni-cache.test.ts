@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { CNIConfig, type RuntimeConf } from '../../src/cni.ts';
+import { CNIConfig, type RuntimeConf } from '../../src/cni/index.ts';
 import { pluginConfFromBytes } from '../../src/config/parse.ts';
 import type { NetworkConfigList, PluginConfig } from '../../src/config/types.ts';
 import { CacheError } from '../../src/core/errors.ts';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import type { RuntimeConf } from '../../src/cni.ts';
+import type { RuntimeConf } from '../../src/cni/index.ts';
 import { networkConfFromBytes } from '../../src/config/parse.ts';
 import {
   CacheError,

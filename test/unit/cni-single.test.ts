@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import type { RuntimeConf } from '../../src/cni.ts';
+import type { RuntimeConf } from '../../src/cni/index.ts';
 import { pluginConfFromBytes } from '../../src/config/parse.ts';
 import type { PluginConfig } from '../../src/config/types.ts';
 import { CacheError, CniError, PluginNotFoundError, VersionError } from '../../src/core/errors.ts';

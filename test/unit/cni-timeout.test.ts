@@ -3,7 +3,7 @@
 // a PluginTimeoutError, and ADD caches nothing. Upstream uses a 2 s context; 300 ms is enough here.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import type { RuntimeConf } from '../../src/cni.ts';
+import type { RuntimeConf } from '../../src/cni/index.ts';
 import { networkConfFromBytes, pluginConfFromBytes } from '../../src/config/parse.ts';
 import {
   AggregateLibcniError,

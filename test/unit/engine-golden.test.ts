@@ -6,7 +6,7 @@ import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { CNIConfig, type RuntimeConf } from '../../src/cni.ts';
+import { CNIConfig, type RuntimeConf } from '../../src/cni/index.ts';
 import { loadNetworkConf } from '../../src/config/load.ts';
 import type { Exec, ExecOutput } from '../../src/invoke/exec.ts';
 

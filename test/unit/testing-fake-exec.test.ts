@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { NetworkPluginError, PluginError, PluginNotFoundError } from '../../src/core/errors.ts';
 import { networkConfFromBytes } from '../../src/config/parse.ts';
-import { CNIConfig } from '../../src/cni.ts';
+import { CNIConfig } from '../../src/cni/index.ts';
 import { FakeExec } from '../../src/testing.ts';
 
 const dirs: string[] = [];

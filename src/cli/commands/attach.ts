@@ -2,7 +2,7 @@
  * `cnitool add|check|del <network> <netns>`: Go cnitool's three attachment commands, with its
  * inputs, container id and output, and with every input checked before the first plugin runs.
  */
-import type { RuntimeConf } from '../../cni.ts';
+import type { RuntimeConf } from '../../cni/index.ts';
 import { formatResult } from '../output.ts';
 import type { CommandHandler } from '../command.ts';
 import { attachmentInputs } from '../runtime-inputs.ts';

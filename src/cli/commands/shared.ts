@@ -3,7 +3,7 @@
  * the environment, and the up-front checks that make bad input fail before any plugin runs.
  */
 import { stat } from 'node:fs/promises';
-import { CNIConfig } from '../../cni.ts';
+import { CNIConfig } from '../../cni/index.ts';
 import { loadNetworkConf } from '../../config/load.ts';
 import type { NetworkConfigList } from '../../config/types.ts';
 import { DefaultExec } from '../../invoke/exec.ts';

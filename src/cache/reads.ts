@@ -1,0 +1,208 @@
+/**
+ * What a cache read means for each operation (Go libcni's `getCachedResult` and
+ * `GetNetworkListCachedConfig`, plus what this library adds): CHECK needs the cached result and
+ * fails on a bad entry; DEL must work whatever the entry holds, so a corrupt entry is moved aside,
+ * reported, and DEL goes on without it; GC and runtimes read the cached config.
+ */
+import { CacheError, ResultError } from '../core/errors.ts';
+import { publishCacheQuarantine } from '../core/diagnostics.ts';
+import { convertResult } from '../types/convert.ts';
+import { normalizeResult } from '../types/result.ts';
+import type { Result } from '../types/result-model.ts';
+import { greaterThanOrEqualTo } from '../types/version.ts';
+import type { AttachmentKey, CacheEntry, CacheRead } from './entry.ts';
+import type { ResultCache } from './store.ts';
+
+/** What a quarantine reports: the file, where it went (undefined: removed instead), and why. */
+export interface QuarantineInfo {
+  path: string;
+  movedTo: string | undefined;
+  reason: string;
+}
+
+/** Called when a corrupt entry is moved aside during DEL (it is also published on `libcni:cache:quarantine`). */
+export type QuarantineListener = (info: QuarantineInfo) => void;
+
+/** What an entry holds about how its attachment was made (Go's `GetNetworkListCachedConfig`). */
+export type CachedInputs = Pick<CacheEntry, 'config' | 'cniArgs' | 'capabilityArgs'>;
+
+/** `result` in `version`; the same object when it is already in that version. */
+export function resultInVersion(result: Result, version: string): Result {
+  if (result.cniVersion === version) return result;
+  return convertResult(result, version);
+}
+
+/**
+ * The cached result of an attachment converted to `cniVersion` (Go's `getCachedResult`); undefined
+ * when nothing is cached. A legacy file (a bare result) is read as a result; bad content fails
+ * with Go's messages (a {@link CacheError} with `corrupt` set, or a {@link ResultError} when only
+ * the conversion fails).
+ */
+export async function readCachedResult(
+  cache: ResultCache,
+  key: AttachmentKey,
+  cniVersion: string,
+): Promise<Result | undefined> {
+  return resultOfRead(await cache.read(key), cniVersion);
+}
+
+/** {@link readCachedResult} for CHECK: any failure is Go's `failed to get network "n" cached result: …`. */
+export async function readResultForCheck(
+  cache: ResultCache,
+  key: AttachmentKey,
+  cniVersion: string,
+): Promise<Result | undefined> {
+  try {
+    return await readCachedResult(cache, key, cniVersion);
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    throw new CacheError(
+      `failed to get network ${JSON.stringify(key.network)} cached result: ${err.message}`,
+      {
+        cause: err,
+        path: e instanceof CacheError ? e.path : undefined,
+        corrupt: e instanceof CacheError ? e.corrupt : false,
+        context: { network: key.network, containerId: key.containerId, ifName: key.ifName },
+      },
+    );
+  }
+}
+
+/**
+ * The cached result for DEL (>= 0.4.0; older versions get none, as in Go). Never fails: an
+ * unreadable file means no prevResult, as in Go; a corrupt entry is moved aside and reported (for
+ * every version); a result that only fails to convert is left in place (the DEL removes it when it
+ * succeeds).
+ */
+export async function readResultForDel(
+  cache: ResultCache,
+  key: AttachmentKey,
+  cniVersion: string,
+  onQuarantine: QuarantineListener | undefined,
+): Promise<Result | undefined> {
+  let read: CacheRead;
+  try {
+    read = await cache.read(key);
+  } catch {
+    return undefined;
+  }
+  let result: Result | undefined;
+  try {
+    result = resultOfRead(read, cniVersion);
+  } catch (e) {
+    if (e instanceof CacheError && e.corrupt)
+      await quarantine(cache, key, read.path, e.message, onQuarantine);
+    return undefined;
+  }
+  return greaterThanOrEqualTo(cniVersion, '0.4.0') ? result : undefined;
+}
+
+/** The config and runtime inputs cached for an attachment; undefined when none; Go's errors for bad content. */
+export async function readCachedInputs(
+  cache: ResultCache,
+  key: AttachmentKey,
+): Promise<CachedInputs | undefined> {
+  const read = await cache.read(key);
+  const network = JSON.stringify(key.network);
+  switch (read.kind) {
+    case 'missing':
+      return undefined;
+    case 'corrupt':
+      throw new CacheError(`failed to unmarshal cached network ${network} config: ${read.reason}`, {
+        path: read.path,
+        corrupt: true,
+      });
+    case 'legacy':
+      throw new CacheError(`read cached network ${network} config has wrong kind: ${read.reason}`, {
+        path: read.path,
+        corrupt: true,
+      });
+    case 'entry': {
+      const { config, cniArgs, capabilityArgs } = read.entry;
+      return { config, cniArgs, capabilityArgs };
+    }
+  }
+}
+
+/** Remove an entry; as in Go, failing to do so does not fail the DEL that succeeded. */
+export async function removeQuietly(cache: ResultCache, key: AttachmentKey): Promise<void> {
+  try {
+    await cache.remove(key);
+  } catch {
+    // Left behind; a later DEL or GC tries again.
+  }
+}
+
+/** Move a corrupt entry aside (or remove it if that fails), publish it, and tell the listener. */
+async function quarantine(
+  cache: ResultCache,
+  key: AttachmentKey,
+  file: string,
+  reason: string,
+  onQuarantine: QuarantineListener | undefined,
+): Promise<void> {
+  let movedTo: string | undefined;
+  try {
+    movedTo = await cache.quarantine(key);
+  } catch {
+    await removeQuietly(cache, key);
+  }
+  publishCacheQuarantine({
+    path: file,
+    movedTo,
+    reason,
+    network: key.network,
+    containerId: key.containerId,
+    ifName: key.ifName,
+  });
+  try {
+    onQuarantine?.({ path: file, movedTo, reason });
+  } catch {
+    // A failing listener must not fail the DEL.
+  }
+}
+
+/** Turn what the cache holds into a result in `cniVersion`, with Go's errors for bad content. */
+function resultOfRead(read: CacheRead, cniVersion: string): Result | undefined {
+  const raw = rawResultOf(read);
+  if (raw === undefined) return undefined;
+  let result: Result;
+  try {
+    result = normalizeResult(raw);
+  } catch (e) {
+    throw new CacheError((e as Error).message, { cause: e, path: read.path, corrupt: true });
+  }
+  try {
+    return resultInVersion(result, cniVersion);
+  } catch (e) {
+    throw new ResultError(
+      `failed to convert cached result to config version ${JSON.stringify(cniVersion)}: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+}
+
+/** The result document a read holds, before normalization; undefined when there is none. */
+function rawResultOf(read: CacheRead): unknown {
+  switch (read.kind) {
+    case 'missing':
+      return undefined;
+    case 'corrupt':
+      throw new CacheError(`decoding version from network config: ${read.reason}`, {
+        path: read.path,
+        corrupt: true,
+      });
+    case 'legacy': {
+      const raw = read.document;
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+        throw new CacheError('decoding version from network config: cached result is not a JSON object', {
+          path: read.path,
+          corrupt: true,
+        });
+      }
+      return raw;
+    }
+    case 'entry':
+      return read.entry.result;
+  }
+}

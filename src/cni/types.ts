@@ -1,0 +1,114 @@
+/**
+ * The model of the cni module: what callers give CNIConfig (runtime inputs, options, GC's valid
+ * set), what it gives back for the cache, and {@link CNI}, the part of it a runtime layer uses.
+ */
+import type {
+  AttachmentKey,
+  CacheSync,
+  NetworkAttachment,
+  QuarantineInfo,
+  QuarantineListener,
+} from '../cache/cache.ts';
+import type { NetworkConfigList } from '../config/types.ts';
+import type { TraceContext } from '../core/diagnostics.ts';
+import type { EnvMode } from '../invoke/env.ts';
+import type { Exec } from '../invoke/exec.ts';
+import type { Result } from '../types/result-model.ts';
+
+/** The runtime's side of one attachment (Go's `RuntimeConf`). */
+export interface RuntimeConf {
+  containerId: string;
+  /** Path of the network namespace, e.g. `/run/netns/x`. */
+  netns: string;
+  ifName: string;
+  /** CNI_ARGS as ordered key/value pairs. */
+  args?: Array<[string, string]> | undefined;
+  /** Capability arguments; each plugin receives only those it declares in `capabilities`. */
+  capabilityArgs?: Record<string, unknown> | undefined;
+}
+
+/** A (container, interface) pair that GC must keep. */
+export interface GCAttachment {
+  containerId: string;
+  ifName: string;
+}
+
+/** GC's input: the attachments that are still valid. Everything else cached for the network is deleted. */
+export interface GCArgs {
+  validAttachments: readonly GCAttachment[];
+}
+
+/** Options every operation takes. */
+export interface OperationOptions {
+  /** Cancels the operation; a running plugin's process group is killed. */
+  signal?: AbortSignal | undefined;
+  /** Per plugin call; overrides the CNIConfig default. */
+  timeoutMs?: number | undefined;
+  /**
+   * W3C trace context handed to plugins as TRACEPARENT/TRACESTATE/BAGGAGE. When absent and the
+   * application has `@opentelemetry/api`, the active span's context is used.
+   */
+  trace?: TraceContext | undefined;
+}
+
+/** Options of {@link CNIConfig.gcNetworkList}. */
+export interface GCOptions extends OperationOptions {
+  /**
+   * The cache as the caller has just listed it ({@link CNIConfig.getCachedAttachments}; entries of
+   * other networks are ignored). When given, the cache directory is not read again: a caller that
+   * GCs several networks in a row lists it once instead of once per network.
+   */
+  cachedAttachments?: readonly NetworkAttachment[] | undefined;
+}
+
+/** How to construct a {@link CNIConfig}. */
+export interface CNIConfigOptions {
+  /** Directories searched for plugin executables (CNI_PATH), in order. */
+  path: readonly string[];
+  /** Attachment cache root (default `/var/lib/cni`). */
+  cacheDir?: string | undefined;
+  /** Replaces how plugins are found and run (tests, spawner helper, remote execution). */
+  exec?: Exec | undefined;
+  /** Default per-plugin-call timeout in ms (default: none). */
+  timeoutMs?: number | undefined;
+  /** Which of this process's environment variables plugins inherit (default `inherit`). */
+  env?: EnvMode | undefined;
+  /** Extra variables for every plugin call. */
+  extraEnv?: Record<string, string> | undefined;
+  /** What cache writes flush to disk (default `'file'`; see {@link CacheSync}). */
+  cacheSync?: CacheSync | undefined;
+  /**
+   * Called when a corrupt cache entry is moved aside during DEL (also published on
+   * `libcni:cache:quarantine`). `movedTo` is undefined when it could not be moved and was removed.
+   */
+  onCacheQuarantine?: QuarantineListener | undefined;
+}
+
+/** What the cache holds for an attachment: the config it was made with and the runtime inputs. */
+export interface CachedConfig {
+  config: Uint8Array;
+  rt: RuntimeConf;
+}
+
+/** The CNI commands that run over a network (list), each one an operation. */
+export type Command = 'ADD' | 'CHECK' | 'DEL' | 'GC' | 'STATUS';
+
+/**
+ * What a runtime layer (NetworkManager) uses of {@link CNIConfig}: the list operations, and the
+ * cache and plugin lookups it needs without reaching into CNIConfig's parts.
+ */
+export interface CNI {
+  /** The attachment cache root. */
+  readonly cacheDir: string;
+  addNetworkList(list: NetworkConfigList, rt: RuntimeConf, opts?: OperationOptions): Promise<Result>;
+  checkNetworkList(list: NetworkConfigList, rt: RuntimeConf, opts?: OperationOptions): Promise<void>;
+  delNetworkList(list: NetworkConfigList, rt: RuntimeConf, opts?: OperationOptions): Promise<void>;
+  gcNetworkList(list: NetworkConfigList, args: GCArgs, opts?: GCOptions): Promise<void>;
+  getStatusNetworkList(list: NetworkConfigList, opts?: OperationOptions): Promise<void>;
+  getCachedAttachments(containerId?: string): Promise<NetworkAttachment[]>;
+  getCachedAttachmentMtime(key: AttachmentKey): Promise<bigint | undefined>;
+  quarantineCorruptCache(containerId: string): Promise<QuarantineInfo[]>;
+  listCacheEntryNames(): Promise<string[] | undefined>;
+  readCacheEntry(name: string): Promise<NetworkAttachment | undefined>;
+  findPlugin(type: string): Promise<string>;
+}
