@@ -4,5 +4,5 @@
  * (reads.ts). This module gathers their public names.
  */
 export * from './entry.ts';
-export { ResultCache } from './store.ts';
+export { type QuarantineInfo, type QuarantineListener, ResultCache } from './store.ts';
 export * from './reads.ts';

@@ -5,23 +5,12 @@
  * reported, and DEL goes on without it; GC and runtimes read the cached config.
  */
 import { CacheError, ResultError } from '../core/errors.ts';
-import { publishCacheQuarantine } from '../core/diagnostics.ts';
 import { convertResult } from '../types/convert.ts';
 import { normalizeResult } from '../types/result.ts';
 import type { Result } from '../types/result-model.ts';
 import { greaterThanOrEqualTo } from '../types/version.ts';
 import type { AttachmentKey, CacheEntry, CacheRead } from './entry.ts';
 import type { ResultCache } from './store.ts';
-
-/** What a quarantine reports: the file, where it went (undefined: removed instead), and why. */
-export interface QuarantineInfo {
-  path: string;
-  movedTo: string | undefined;
-  reason: string;
-}
-
-/** Called when a corrupt entry is moved aside during DEL (it is also published on `libcni:cache:quarantine`). */
-export type QuarantineListener = (info: QuarantineInfo) => void;
 
 /** What an entry holds about how its attachment was made (Go's `GetNetworkListCachedConfig`). */
 export type CachedInputs = Pick<CacheEntry, 'config' | 'cniArgs' | 'capabilityArgs'>;
@@ -78,7 +67,6 @@ export async function readResultForDel(
   cache: ResultCache,
   key: AttachmentKey,
   cniVersion: string,
-  onQuarantine: QuarantineListener | undefined,
 ): Promise<Result | undefined> {
   let read: CacheRead;
   try {
@@ -90,8 +78,7 @@ export async function readResultForDel(
   try {
     result = resultOfRead(read, cniVersion);
   } catch (e) {
-    if (e instanceof CacheError && e.corrupt)
-      await quarantine(cache, key, read.path, e.message, onQuarantine);
+    if (e instanceof CacheError && e.corrupt) await cache.quarantine(key, e.message);
     return undefined;
   }
   return greaterThanOrEqualTo(cniVersion, '0.4.0') ? result : undefined;
@@ -130,35 +117,6 @@ export async function removeQuietly(cache: ResultCache, key: AttachmentKey): Pro
     await cache.remove(key);
   } catch {
     // Left behind; a later DEL or GC tries again.
-  }
-}
-
-/** Move a corrupt entry aside (or remove it if that fails), publish it, and tell the listener. */
-async function quarantine(
-  cache: ResultCache,
-  key: AttachmentKey,
-  file: string,
-  reason: string,
-  onQuarantine: QuarantineListener | undefined,
-): Promise<void> {
-  let movedTo: string | undefined;
-  try {
-    movedTo = await cache.quarantine(key);
-  } catch {
-    await removeQuietly(cache, key);
-  }
-  publishCacheQuarantine({
-    path: file,
-    movedTo,
-    reason,
-    network: key.network,
-    containerId: key.containerId,
-    ifName: key.ifName,
-  });
-  try {
-    onQuarantine?.({ path: file, movedTo, reason });
-  } catch {
-    // A failing listener must not fail the DEL.
   }
 }
 

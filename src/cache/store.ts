@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { publishCacheQuarantine } from '../core/diagnostics.ts';
 import { CacheError, type ErrorContext } from '../core/errors.ts';
 import { assertPathComponent } from '../types/validate.ts';
 import {
@@ -25,6 +26,16 @@ import {
   unreadableReason,
 } from './entry.ts';
 
+/** What a quarantine reports: the file, where it went (undefined: removed instead), and why. */
+export interface QuarantineInfo {
+  path: string;
+  movedTo: string | undefined;
+  reason: string;
+}
+
+/** Told of each corrupt entry moved aside (it is also published on `libcni:cache:quarantine`). */
+export type QuarantineListener = (info: QuarantineInfo) => void;
+
 /** Reads and writes the attachment cache under one directory. */
 export class ResultCache {
   /** The cache root; entries live in `<dir>/results`. */
@@ -37,10 +48,17 @@ export class ResultCache {
   /** The results directory was created (or found) by this instance; mkdir is not repeated per write. */
   private dirReady = false;
 
-  constructor(dir: string = DEFAULT_CACHE_DIR, options?: { sync?: CacheSync }) {
+  /** Told of every entry this cache moves aside, after it is published on the channel. */
+  readonly #onQuarantine: QuarantineListener | undefined;
+
+  constructor(
+    dir: string = DEFAULT_CACHE_DIR,
+    options?: { sync?: CacheSync | undefined; onQuarantine?: QuarantineListener | undefined },
+  ) {
     this.dir = dir;
     this.resultsDir = path.join(dir, 'results');
     this.sync = options?.sync ?? 'file';
+    this.#onQuarantine = options?.onQuarantine;
   }
 
   /**
@@ -177,10 +195,37 @@ export class ResultCache {
 
   /**
    * Move an unreadable entry aside (`<file>.corrupt`, or `.corrupt.<n>` if taken) so it neither
-   * blocks DEL nor is lost. Returns where it went, or undefined if it had already disappeared.
+   * blocks DEL nor is lost; if it cannot be moved, remove it. Either way it is reported (see
+   * {@link report}). Returns what was done.
    */
-  async quarantine(key: AttachmentKey): Promise<string | undefined> {
-    return quarantineFile(this.pathFor(key));
+  async quarantine(key: AttachmentKey, reason: string): Promise<QuarantineInfo> {
+    const file = this.pathFor(key);
+    let movedTo: string | undefined;
+    try {
+      movedTo = await quarantineFile(file);
+    } catch {
+      await this.remove(key).catch(() => undefined); // left behind: a later DEL or GC tries again
+    }
+    return this.#report({ path: file, movedTo, reason }, key);
+  }
+
+  /**
+   * The one place a quarantine becomes known: published on `libcni:cache:quarantine`, then handed
+   * to the listener this cache was made with (a failing listener is ignored).
+   */
+  #report(info: QuarantineInfo, key: Partial<AttachmentKey>): QuarantineInfo {
+    publishCacheQuarantine({
+      ...info,
+      network: key.network,
+      containerId: key.containerId,
+      ifName: key.ifName,
+    });
+    try {
+      this.#onQuarantine?.(info);
+    } catch {
+      // Reporting is best effort; the quarantine itself is done.
+    }
+    return info;
   }
 
   /**
@@ -189,9 +234,7 @@ export class ResultCache {
    * could read does not stay behind unnoticed. Returns what was moved (`movedTo` undefined when
    * the file vanished meanwhile).
    */
-  async quarantineCorrupt(
-    containerId: string,
-  ): Promise<Array<{ path: string; movedTo: string | undefined; reason: string }>> {
+  async quarantineCorrupt(containerId: string): Promise<QuarantineInfo[]> {
     assertPathComponent('containerId', containerId);
     let names: string[];
     try {
@@ -199,7 +242,7 @@ export class ResultCache {
     } catch {
       return [];
     }
-    const out: Array<{ path: string; movedTo: string | undefined; reason: string }> = [];
+    const out: QuarantineInfo[] = [];
     for (const name of names) {
       if (name.startsWith(TEMP_PREFIX) || name.includes(CORRUPT_SUFFIX)) continue;
       if (!namesContainer(name, containerId)) continue;
@@ -212,7 +255,7 @@ export class ResultCache {
       }
       const reason = unreadableReason(decodeCacheText(text, file));
       if (reason === undefined) continue;
-      out.push({ path: file, movedTo: await quarantineFile(file), reason });
+      out.push(this.#report({ path: file, movedTo: await quarantineFile(file), reason }, { containerId }));
     }
     return out;
   }

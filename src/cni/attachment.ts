@@ -3,7 +3,7 @@
  * call (Go's `addNetwork`, `checkNetwork`, `delNetwork`), the path checks, the cache write, and the
  * errors that name the plugin that failed.
  */
-import { type AttachmentKey, type QuarantineListener, type ResultCache } from '../cache/cache.ts';
+import type { AttachmentKey, ResultCache } from '../cache/cache.ts';
 import { buildRequestConfig } from '../config/inject.ts';
 import type { PluginConf, PluginConfig } from '../config/types.ts';
 import {
@@ -27,7 +27,6 @@ import type { Command, RuntimeConf } from './types.ts';
 export interface Engine {
   readonly plugins: PluginRunner;
   readonly cache: ResultCache;
-  readonly onQuarantine: QuarantineListener | undefined;
 }
 
 /** The cache key of an attachment to `network`. */

@@ -42,7 +42,7 @@ export class CNIConfig implements CNI {
   readonly cacheDir: string;
   readonly cache: ResultCache;
   readonly exec: Exec;
-  /** What the operations work with: the plugin runner, the cache and the quarantine listener. */
+  /** What the operations work with: the plugin runner and the cache. */
   readonly #engine: Engine;
 
   constructor(options: CNIConfigOptions) {
@@ -50,12 +50,14 @@ export class CNIConfig implements CNI {
     if (!Array.isArray(dirs)) throw new TypeError('CNIConfig: options.path must be an array of directories');
     this.path = [...options.path];
     this.cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
-    this.cache = new ResultCache(this.cacheDir, { sync: options.cacheSync ?? 'file' });
+    this.cache = new ResultCache(this.cacheDir, {
+      sync: options.cacheSync ?? 'file',
+      onQuarantine: options.onCacheQuarantine,
+    });
     this.exec = options.exec ?? new DefaultExec();
     this.#engine = {
       plugins: new PluginRunner(this.exec, this.path, options),
       cache: this.cache,
-      onQuarantine: options.onCacheQuarantine,
     };
   }
 

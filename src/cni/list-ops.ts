@@ -97,7 +97,7 @@ export async function delChain(e: Engine, chain: Chain, rt: RuntimeConf, opts: O
   const { name, cniVersion } = chain;
   refuseUnsafePath('DEL', name, rt);
   const key = keyOf(name, rt);
-  const prevResult = await readResultForDel(e.cache, key, cniVersion, e.onQuarantine);
+  const prevResult = await readResultForDel(e.cache, key, cniVersion);
   for (let i = chain.plugins.length - 1; i >= 0; i--) {
     const plugin = chain.plugins[i] as PluginConfig;
     try {

@@ -106,6 +106,7 @@ export interface CNI {
   gcNetworkList(list: NetworkConfigList, args: GCArgs, opts?: GCOptions): Promise<void>;
   getStatusNetworkList(list: NetworkConfigList, opts?: OperationOptions): Promise<void>;
   getCachedAttachments(containerId?: string): Promise<NetworkAttachment[]>;
+  getNetworkListCachedResult(list: NetworkConfigList, rt: RuntimeConf): Promise<Result | undefined>;
   getCachedAttachmentMtime(key: AttachmentKey): Promise<bigint | undefined>;
   quarantineCorruptCache(containerId: string): Promise<QuarantineInfo[]>;
   listCacheEntryNames(): Promise<string[] | undefined>;

@@ -123,7 +123,8 @@ export async function teardown(
     // An entry no DEL could read (of a network no longer loaded, or under another interface name)
     // would otherwise stay forever, invisible to listing: move it aside and say so.
     try {
-      for (const q of await ctx.cni.quarantineCorruptCache(containerId)) ctx.notify('cacheQuarantine', q);
+      // Each one is reported where it happens (channel, then the cacheQuarantine event).
+      await ctx.cni.quarantineCorruptCache(containerId);
     } catch (e) {
       progress.errors.push(asError(e));
     }

@@ -13,6 +13,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { CNIConfig } from '../cni/config.ts';
+import type { CNI } from '../cni/types.ts';
 import type { ConfigFileError } from '../config/load.ts';
 import { setup } from './attach.ts';
 import { ConfigSource } from './config-source.ts';
@@ -80,7 +81,7 @@ const DEFAULT_STATUS_TIMEOUT_MS = 10_000;
  */
 export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
   readonly confDir: string;
-  readonly cni: CNIConfig;
+  readonly cni: CNI;
   readonly interfacePrefix: string;
   readonly minNetworks: number;
   private readonly options: ResolvedOptions;
@@ -103,17 +104,20 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
       interfacePrefix: this.interfacePrefix,
       minNetworks: this.minNetworks,
     };
-    this.cni = new CNIConfig({
-      path: options.pluginDirs,
-      cacheDir: options.cacheDir,
-      exec: options.exec,
-      timeoutMs: options.timeoutMs,
-      env: options.env,
-      extraEnv: options.extraEnv,
-      onCacheQuarantine: (info) => {
-        this.notify('cacheQuarantine', info);
-      },
-    });
+    this.cni =
+      options.cni ??
+      new CNIConfig({
+        path: options.pluginDirs,
+        cacheDir: options.cacheDir,
+        exec: options.exec,
+        timeoutMs: options.timeoutMs,
+        env: options.env,
+        extraEnv: options.extraEnv,
+        // Fed by the cache where each quarantine happens (after the diagnostics channel).
+        onCacheQuarantine: (info) => {
+          this.notify('cacheQuarantine', info);
+        },
+      });
     const notify: Notify = (event, ...args) => {
       this.notify(event, ...args);
     };

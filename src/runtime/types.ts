@@ -2,7 +2,7 @@
  * The shapes NetworkManager takes and returns: options, results, reports and events. Apart from the
  * manager so that its file is about behaviour, and so a runtime can import the types alone.
  */
-import type { CNIConfigOptions } from '../cni/types.ts';
+import type { CNI, CNIConfigOptions } from '../cni/types.ts';
 import type { ConfigFileError } from '../config/load.ts';
 import type { RollbackOutcome } from '../core/errors.ts';
 import type { Result } from '../types/result-model.ts';
@@ -49,6 +49,13 @@ export interface NetworkManagerOptions {
   cleanupTimeoutMs?: number | undefined;
   /** Replaces how plugins are found and run (tests, remote execution). */
   exec?: CNIConfigOptions['exec'];
+  /**
+   * The libcni object to run operations through (a wrapper, a fake in tests). Default: a
+   * {@link CNIConfig} made from `pluginDirs`, `cacheDir`, `exec`, `timeoutMs`, `env` and `extraEnv`,
+   * which are then not used. The `cacheQuarantine` event needs the CNIConfig's `onCacheQuarantine`;
+   * with one of your own, pass it there (the `libcni:cache:quarantine` channel sees every one anyway).
+   */
+  cni?: CNI | undefined;
   /** Which of this process's environment variables plugins inherit (default `inherit`). */
   env?: CNIConfigOptions['env'];
   /** Extra variables for every plugin call. */

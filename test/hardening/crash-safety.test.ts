@@ -249,13 +249,25 @@ describe('DEL and teardown with a corrupt cache entry', () => {
     manager.on('cacheQuarantine', (e) => events.push(e));
     const cid = 'teardown-corrupt';
     await manager.setup(cid, '/run/netns/td');
-    const cache = manager.cni.cache;
+    const cache = new ResultCache(cacheDir);
     const loaded = cache.pathFor({ network: 'qa', containerId: cid, ifName: 'eth0' });
     const vanished = cache.pathFor({ network: 'gone', containerId: cid, ifName: 'eth1' });
     await fs.writeFile(loaded, (await fs.readFile(loaded, 'utf8')).slice(0, 40)); // truncated
     await fs.writeFile(vanished, ''); // empty, of a network no file defines any more
 
-    const res = await manager.teardown(cid, '/run/netns/td');
+    // Both quarantines also reach the diagnostics channel: one path feeds channel and event.
+    const published: string[] = [];
+    const onPublish = (m: unknown): void => {
+      published.push((m as CacheQuarantineMessage).path);
+    };
+    subscribe(CHANNELS.cacheQuarantine, onPublish);
+    let res: Awaited<ReturnType<typeof manager.teardown>>;
+    try {
+      res = await manager.teardown(cid, '/run/netns/td');
+    } finally {
+      unsubscribe(CHANNELS.cacheQuarantine, onPublish);
+    }
+    assert.deepEqual(published, [loaded, vanished]);
     assert.deepEqual(
       res.detached.map((d) => `${d.network}:${d.source}`),
       ['qa:config'],
