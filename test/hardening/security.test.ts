@@ -194,17 +194,16 @@ describe('no shell anywhere', () => {
       if (/\bexecSync\s*\(|\bexecFileSync\s*\(/.test(text)) offences.push(`${rel}: execSync/execFileSync`);
       if (/['"`](\/bin\/)?(ba|da)?sh['"`]\s*,\s*\[\s*['"`]-c/.test(text)) offences.push(`${rel}: sh -c`);
       // What is imported from child_process: spawn-style only (argv arrays, no shell by default).
-      for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*['"](?:node:)?child_process['"]/g)) {
-        const names = (m[1] ?? '')
+      // Type-only names cannot run anything, so only values are checked.
+      for (const m of text.matchAll(
+        /import\s*(type\s*)?\{([^}]*)\}\s*from\s*['"](?:node:)?child_process['"]/g,
+      )) {
+        if (m[1] !== undefined) continue;
+        const names = (m[2] ?? '')
           .split(',')
-          .map(
-            (n) =>
-              n
-                .trim()
-                .replace(/^type\s+/, '')
-                .split(/\s+as\s+/)[0] ?? '',
-          )
-          .filter((n) => n !== '');
+          .map((n) => n.trim())
+          .filter((n) => n !== '' && !n.startsWith('type '))
+          .map((n) => n.split(/\s+as\s+/)[0] ?? '');
         for (const n of names) {
           if (
             ![
