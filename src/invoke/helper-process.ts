@@ -8,7 +8,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { SpawnerError } from '../core/errors.ts';
+import { SpawnerError } from '../core/runtime-errors.ts';
 import { afterExitDrain, destroyPipes } from './exit-drain.ts';
 import { TailBuffer } from './output-limits.ts';
 import { childPids } from './process-group.ts';

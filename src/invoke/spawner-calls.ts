@@ -10,8 +10,8 @@ import {
   type PluginExecInfo,
   PluginSpawnError,
   PluginTimeoutError,
-  type SpawnerError,
 } from '../core/errors.ts';
+import type { SpawnerError } from '../core/runtime-errors.ts';
 import { execInfo, forkExecError, type StopOptions, stoppedCallError } from './plugin-failure.ts';
 import type { Reply, WireError } from './spawner-protocol.ts';
 import type { Call, Settle } from './spawner-state.ts';

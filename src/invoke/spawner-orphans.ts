@@ -5,7 +5,7 @@
  * helper's children, are SIGKILLed, and the calls fail).
  */
 import { performance } from 'node:perf_hooks';
-import type { SpawnerError } from '../core/errors.ts';
+import type { SpawnerError } from '../core/runtime-errors.ts';
 import { GROUP_POLL_MS } from './group-kill.ts';
 import { clearPing, helperGoneError } from './helper-process.ts';
 import { groupHasLiveMembers, signalGroup } from './process-group.ts';

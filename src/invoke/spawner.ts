@@ -35,7 +35,8 @@
  * are spawner-state.ts; how calls end, spawner-calls.ts.
  */
 import { performance } from 'node:perf_hooks';
-import { type ErrorContext, SpawnerError } from '../core/errors.ts';
+import { type ErrorContext } from '../core/errors.ts';
+import { SpawnerError } from '../core/runtime-errors.ts';
 import { commandOf, effectiveTimeoutMs, type ExecOptions, type ExecOutput } from './exec-options.ts';
 import { type Exec, reportStderr } from './exec.ts';
 import { findInPath } from './find.ts';

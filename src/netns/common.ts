@@ -5,7 +5,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { NetnsError, type NetnsErrorReason } from '../core/errors.ts';
+import { NetnsError, type NetnsErrorReason } from '../core/runtime-errors.ts';
 import {
   describeOutcome,
   findHelper,

@@ -8,7 +8,7 @@
  */
 import { lstat, mkdir, realpath, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { NetnsError } from '../core/errors.ts';
+import { NetnsError } from '../core/runtime-errors.ts';
 import {
   canonicalPath,
   DEFAULT_NETNS_DIR,

@@ -5,7 +5,7 @@
  */
 import { type FileHandle, realpath, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { NetnsError } from '../core/errors.ts';
+import { NetnsError } from '../core/runtime-errors.ts';
 import {
   canonicalPath,
   errnoOf,

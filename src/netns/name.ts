@@ -3,7 +3,7 @@
  * argument to `ip netns`, so it is checked before anything touches the disk.
  */
 import { randomBytes } from 'node:crypto';
-import { NetnsError } from '../core/errors.ts';
+import { NetnsError } from '../core/runtime-errors.ts';
 
 /** The longest name accepted. */
 export const MAX_NETNS_NAME_LENGTH = 64;

@@ -6,7 +6,7 @@
  */
 import { readdir, readlink, realpath, statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { NetnsError } from '../core/errors.ts';
+import { NetnsError } from '../core/runtime-errors.ts';
 import { canonicalPath, errnoOf, type NetnsHandle, type NetnsOptions, resolveOptions } from './common.ts';
 import { isNetnsMount, type MountEntry, readMountinfo, topMountAt } from './mountinfo.ts';
 import { NSFS_MAGIC } from './pin.ts';

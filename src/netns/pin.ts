@@ -10,7 +10,7 @@
  */
 import { constants } from 'node:fs';
 import { type FileHandle, open, statfs } from 'node:fs/promises';
-import { NetnsError } from '../core/errors.ts';
+import { NetnsError } from '../core/runtime-errors.ts';
 import { errnoOf, fsError, helperError, requireHelper } from './common.ts';
 import { isNetnsMount, type MountEntry, readMountinfo, topMountAt } from './mountinfo.ts';
 import { runHelper } from './run-helper.ts';

@@ -4,7 +4,7 @@
  */
 import type { RuntimeConf } from '../cni/types.ts';
 import type { NetworkConfigList } from '../config/types.ts';
-import { NotReadyError, type RollbackOutcome, SetupError } from '../core/errors.ts';
+import { NotReadyError, type RollbackOutcome, SetupError } from '../core/runtime-errors.ts';
 import { convertResult } from '../types/convert.ts';
 import type { Result } from '../types/result-model.ts';
 import { mergeArgs, mergeCapabilityArgs } from './args.ts';

@@ -12,7 +12,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, LockTimeoutError, ValidationError } from '../core/errors.ts';
+import { ErrorCode, ValidationError } from '../core/errors.ts';
+import { LockTimeoutError } from '../core/runtime-errors.ts';
 import { assertPathComponent } from '../types/validate.ts';
 
 /** Releases a held lock. Calling it more than once is harmless. */

@@ -4,7 +4,7 @@
  */
 import type { CNI, CNIConfigOptions } from '../cni/types.ts';
 import type { ConfigFileError } from '../config/load.ts';
-import type { RollbackOutcome } from '../core/errors.ts';
+import type { RollbackOutcome } from '../core/runtime-errors.ts';
 import type { Result } from '../types/result-model.ts';
 import type { CniArgsInput } from './args.ts';
 

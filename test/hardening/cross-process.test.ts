@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ContainerLockFile } from '../../src/runtime/locks.ts';
-import { LockTimeoutError } from '../../src/core/errors.ts';
+import { LockTimeoutError } from '../../src/core/runtime-errors.ts';
 import { makeRuntimeSandbox, type RecordedCall, type RuntimeSandbox } from '../helpers/runtime-plugins.ts';
 
 const WORKER = fileURLToPath(new URL('./helpers/cross-process-worker.ts', import.meta.url));

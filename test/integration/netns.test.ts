@@ -19,7 +19,7 @@ import {
   listNetns,
   netnsExists,
 } from '../../src/netns/netns.ts';
-import { NetnsError } from '../../src/core/errors.ts';
+import { NetnsError } from '../../src/core/runtime-errors.ts';
 
 const PREFIX = `libcni-it-${String(process.pid)}`;
 let seq = 0;

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { createNetns, deleteNetns } from '../../src/netns/netns.ts';
 import { NetworkManager } from '../../src/runtime/manager.ts';
-import { SetupError } from '../../src/core/errors.ts';
+import { SetupError } from '../../src/core/runtime-errors.ts';
 import { ipv4AddrsIn, sh } from '../helpers/host.ts';
 
 const PLUGIN_DIR = '/usr/lib/cni';

@@ -17,8 +17,8 @@ import {
   PluginError,
   PluginSpawnError,
   PluginTimeoutError,
-  SpawnerError,
 } from '../../src/core/errors.ts';
+import { SpawnerError } from '../../src/core/runtime-errors.ts';
 import { type FakePlan, isRunning, makePluginDir, type PluginDir } from '../helpers/fixtures.ts';
 
 const STDIN = Buffer.from('{"name":"spawner-test","cniVersion":"1.0.0"}');

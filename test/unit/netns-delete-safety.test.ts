@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { deleteNetns, listNetns, netnsExists } from '../../src/netns/netns.ts';
-import { NetnsError } from '../../src/core/errors.ts';
+import { NetnsError } from '../../src/core/runtime-errors.ts';
 
 // No root and no namespaces needed: these pin down what deleteNetns refuses to touch.
 let root = '';

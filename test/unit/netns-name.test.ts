@@ -10,7 +10,7 @@ import {
   validateNetnsName,
 } from '../../src/netns/name.ts';
 import { createNetns, deleteNetns } from '../../src/netns/netns.ts';
-import { NetnsError } from '../../src/core/errors.ts';
+import { NetnsError } from '../../src/core/runtime-errors.ts';
 
 const tmpDirs: string[] = [];
 after(async () => {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ContainerLockFile, GcGate, KeyedMutex } from '../../src/runtime/locks.ts';
-import { LockTimeoutError } from '../../src/core/errors.ts';
+import { LockTimeoutError } from '../../src/core/runtime-errors.ts';
 
 const tick = () => new Promise((r) => setImmediate(r));
 

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ResultCache } from '../../src/cache/cache.ts';
 import { NetworkManager, type NetworkManagerOptions } from '../../src/runtime/manager.ts';
-import { AggregateLibcniError, NotReadyError, SetupError, ValidationError } from '../../src/core/errors.ts';
+import { AggregateLibcniError, ValidationError } from '../../src/core/errors.ts';
+import { NotReadyError, SetupError } from '../../src/core/runtime-errors.ts';
 import { makeRuntimeSandbox, type RuntimeSandbox } from '../helpers/runtime-plugins.ts';
 
 let sb: RuntimeSandbox;
