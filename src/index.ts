@@ -1,10 +1,48 @@
 /**
- * libcni for Node.js: the public surface. Names follow Go libcni's, in TypeScript casing.
+ * libcni for Node.js: the public surface, listed name by name (nothing is exported by accident;
+ * test/unit/public-api.test.ts holds this list against the README). Names follow Go libcni's, in
+ * TypeScript casing. `libcni/testing` (testing.ts) adds a fake Exec for users' tests.
  * @packageDocumentation
  */
 
-// Spec model: versions, results, conversion, errors, input validation.
-export * from './core/errors.ts';
+// Errors: one family, `LibcniError`; `code` is always the spec's numeric code.
+export {
+  ErrorCode,
+  LibcniError,
+  CniError,
+  PluginError,
+  PluginTimeoutError,
+  PluginAbortedError,
+  PluginNotFoundError,
+  PluginSpawnError,
+  ValidationError,
+  ConfigError,
+  NotFoundError,
+  NoConfigsFoundError,
+  VersionError,
+  ResultError,
+  CacheError,
+  NetworkPluginError,
+  AggregateLibcniError,
+  JsonSyntaxError,
+  DuplicateNetworkError,
+  type ErrorContext,
+  type CniErrorObject,
+  type PluginExecInfo,
+  type PluginLookupFailure,
+} from './core/errors.ts';
+export {
+  NetnsError,
+  SetupError,
+  NotReadyError,
+  LockTimeoutError,
+  SpawnerError,
+  type NetnsErrorReason,
+  type NetnsHelperRun,
+  type RollbackOutcome,
+} from './core/runtime-errors.ts';
+
+// Spec model: versions, results, conversion, input validation.
 export {
   CURRENT_VERSION,
   SUPPORTED_VERSIONS,
@@ -39,7 +77,14 @@ export { convertResult } from './types/convert.ts';
 export { validateContainerId, validateNetworkName, validateInterfaceName } from './types/validate.ts';
 
 // Configuration.
-export type { PluginConf, PluginConfig, NetworkConfigList, IpamConf, DnsConf } from './config/types.ts';
+export type {
+  PluginConf,
+  PluginConfig,
+  NetworkConfigList,
+  IpamConf,
+  DnsConf,
+  GcAttachmentConf,
+} from './config/types.ts';
 export { pluginConfFromBytes, networkConfFromBytes } from './config/parse.ts';
 export {
   confFiles,
@@ -50,6 +95,8 @@ export {
   loadNetworkConf,
   confListFromConf,
   loadNetworkConfDir,
+  MAX_CONFIG_FILE_BYTES,
+  type ConfigFileError,
   type LoadedNetwork,
   type NetworkConfDir,
   type LoadNetworkConfDirOptions,
@@ -69,17 +116,24 @@ export { SpawnerExec, type SpawnerExecOptions, type SpawnerHelperExit } from './
 export type { EnvMode } from './invoke/env.ts';
 
 // Operations and cache.
+export { CNIConfig } from './cni/config.ts';
+export type {
+  CNI,
+  CNIConfigOptions,
+  RuntimeConf,
+  OperationOptions,
+  GCArgs,
+  GCOptions,
+  GCAttachment,
+  CachedConfig,
+} from './cni/types.ts';
 export {
-  CNIConfig,
-  type CNIConfigOptions,
-  type RuntimeConf,
-  type OperationOptions,
-  type GCArgs,
-  type GCOptions,
-  type GCAttachment,
-  type CachedConfig,
-} from './cni/index.ts';
-export { DEFAULT_CACHE_DIR, CACHE_KIND_V1, type CacheSync, type NetworkAttachment } from './cache/cache.ts';
+  DEFAULT_CACHE_DIR,
+  CACHE_KIND_V1,
+  type CacheSync,
+  type NetworkAttachment,
+  type QuarantineInfo,
+} from './cache/cache.ts';
 
 // Network namespaces and the runtime layer.
 export {
@@ -92,7 +146,35 @@ export {
   type NetnsOptions,
   type NetnsMechanism,
 } from './netns/netns.ts';
-export * from './runtime/manager.ts';
+export {
+  NetworkManager,
+  type SetupResult,
+  type MergedInterface,
+  type MergedIP,
+  type MergedRoute,
+  type MergedDNS,
+  type NetworkAttachmentResult,
+  type ManagedNetwork,
+  type CniArgsInput,
+  type NetworkManagerOptions,
+  type PerNetworkOptions,
+  type SetupOptions,
+  type ContainerOpOptions,
+  type DetachedAttachment,
+  type TeardownResult,
+  type GcValidAttachment,
+  type GcOptions,
+  type GcReport,
+  type NetworkStatus,
+  type ManagerStatus,
+  type CacheQuarantineEvent,
+  type ConfigLoadReason,
+  type ConfigLoadedEvent,
+  type ConfigDirChangedEvent,
+  type AttachedEvent,
+  type RollbackEvent,
+  type NetworkManagerEvents,
+} from './runtime/manager.ts';
 
 // Observability: node:diagnostics_channel channels (no cost without subscribers).
 export {
