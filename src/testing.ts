@@ -16,7 +16,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { type ErrorContext, PluginAbortedError } from './core/errors.ts';
-import type { Exec, ExecOptions, ExecOutput } from './invoke/exec.ts';
+import type { Exec, ExecOutput } from './invoke/exec.ts';
 import { checkLookup, pluginNotFound } from './invoke/find.ts';
 import { pluginFailure } from './invoke/plugin-failure.ts';
 
@@ -118,11 +118,9 @@ export class FakeExec implements Exec {
     });
   }
 
+  // Parameter types come from Exec.
   async execPlugin(
-    pluginPath: string,
-    stdin: Uint8Array,
-    env: Record<string, string>,
-    options?: ExecOptions,
+    ...[pluginPath, stdin, env, options]: Parameters<Exec['execPlugin']>
   ): Promise<ExecOutput> {
     const started = performance.now();
     const type = typeOf(pluginPath);

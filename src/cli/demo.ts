@@ -204,15 +204,30 @@ async function main(signal: AbortSignal, cleanup: Cleanup): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const { ip, ping, pluginDirs } = pre;
+  const { ip, pluginDirs } = pre;
   out('libcni demo: a network namespace on a private bridge network, end to end.');
   out(`plugins from ${pluginDirs.join(':')}`);
 
   const octet = await pickSubnet(ip);
-  const bridge = BRIDGE;
-  const nsName = NS_NAME;
-  const gateway = `10.254.${octet}.1`;
+  const tmp = await prepareHostCleanup(cleanup, ip);
 
+  heading(`create network namespace ${NS_NAME}`);
+  // Registered only once it exists: a namespace of that name that was already there is not ours.
+  const ns = await createNetns(NS_NAME);
+  cleanup.push(`delete namespace ${NS_NAME}`, async () => {
+    await deleteNetns(NS_NAME);
+    return undefined;
+  });
+  out(`    ${ns.path}`);
+
+  await attachCheckDetach(pre, { signal, cleanup, tmp, octet, nsPath: ns.path });
+}
+
+/**
+ * Makes the temp dir and registers the undo of what the demo changes on the host outside the
+ * namespace: the temp dir, `ip_forward` (the bridge plugin turns it on) and the bridge.
+ */
+async function prepareHostCleanup(cleanup: Cleanup, ip: string): Promise<string> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'libcni-demo-'));
   cleanup.push(`remove ${tmp}`, async () => {
     await rm(tmp, { recursive: true, force: true });
@@ -226,26 +241,35 @@ async function main(signal: AbortSignal, cleanup: Cleanup): Promise<void> {
     await writeFile(IP_FORWARD, ipForwardBefore);
     return `back to ${ipForwardBefore.trim()}`;
   });
-  cleanup.push(`delete bridge ${bridge}`, async () => {
+  cleanup.push(`delete bridge ${BRIDGE}`, async () => {
     const links = await run(ip, ['-o', 'link', 'show']);
-    if (!new RegExp(`^\\d+: ${bridge}[:@]`, 'm').test(links)) return 'not there';
-    await run(ip, ['link', 'del', bridge]);
+    if (!new RegExp(`^\\d+: ${BRIDGE}[:@]`, 'm').test(links)) return 'not there';
+    await run(ip, ['link', 'del', BRIDGE]);
     return undefined;
   });
+  return tmp;
+}
 
-  heading(`create network namespace ${nsName}`);
-  // Registered only once it exists: a namespace of that name that was already there is not ours.
-  const ns = await createNetns(nsName);
-  cleanup.push(`delete namespace ${nsName}`, async () => {
-    await deleteNetns(nsName);
-    return undefined;
-  });
-  out(`    ${ns.path}`);
+interface DemoRun {
+  signal: AbortSignal;
+  cleanup: Cleanup;
+  tmp: string;
+  octet: number;
+  nsPath: string;
+}
 
+/** ADD, a look from inside the namespace, CHECK and DEL, with the DEL owed registered before ADD. */
+async function attachCheckDetach(
+  { ip, ping, pluginDirs }: Prerequisites,
+  { signal, cleanup, tmp, octet, nsPath }: DemoRun,
+): Promise<void> {
+  const bridge = BRIDGE;
+  const nsName = NS_NAME;
+  const gateway = `10.254.${octet}.1`;
   const config = demoConfig(bridge, octet, path.join(tmp, 'ipam'));
   const list = networkConfFromBytes(config);
   const cni = new CNIConfig({ path: pluginDirs, cacheDir: path.join(tmp, 'cache'), timeoutMs: 30_000 });
-  const rt: RuntimeConf = { containerId: cnitoolContainerId(ns.path), netns: ns.path, ifName: 'eth0' };
+  const rt: RuntimeConf = { containerId: cnitoolContainerId(nsPath), netns: nsPath, ifName: 'eth0' };
 
   heading(`ADD: attach it to network "${NETWORK}" (bridge ${bridge}, subnet 10.254.${octet}.0/24)`);
   out(indent(config));

@@ -7,7 +7,8 @@
  */
 import { goMarshal, goQuote } from '../go/json-encode.ts';
 import { JsonSyntaxError } from '../core/errors.ts';
-import { scanJson, setMembers } from '../go/json-scan.ts';
+import { setMembers } from '../go/json-edit.ts';
+import { scanJson } from '../go/json-scan.ts';
 import { ConfigError } from '../core/errors.ts';
 import { pluginConfFromBytes } from './parse.ts';
 import type { PluginConfig } from './types.ts';

@@ -74,7 +74,34 @@ export function pluginConfFromBytes(bytes: string | Uint8Array, options?: ParseO
  * `... no plugins in list`, `failed to parse plugin config 1: ...`, ...).
  */
 export function networkConfFromBytes(bytes: string | Uint8Array, options?: ParseOptions): NetworkConfigList {
-  const file = options?.file;
+  const src = readListMembers(bytes, options?.file);
+  const name = readListName(src);
+  const cniVersion = readListVersion(src);
+  const disableCheck = readListBool(src, 'disableCheck');
+  const disableGC = readListBool(src, 'disableGC');
+  const loadOnlyInlinedPlugins = readListBool(src, 'loadOnlyInlinedPlugins');
+  return {
+    name,
+    cniVersion,
+    disableCheck,
+    disableGC,
+    loadOnlyInlinedPlugins,
+    plugins: readInlinePlugins(src, loadOnlyInlinedPlugins),
+    bytes: ownBytes(bytes),
+  };
+}
+
+/** A configuration list's top-level members, and how to read and reject them. */
+interface ListSource {
+  readonly text: string;
+  readonly file: string | undefined;
+  /** Go decodes into a map: a repeated key keeps its last value. */
+  readonly members: ReadonlyMap<string, JsonMember>;
+  /** Throws the list's ConfigError with `msg` after the list prefix. */
+  readonly fail: (msg: string, cause?: unknown) => never;
+}
+
+function readListMembers(bytes: string | Uint8Array, file: string | undefined): ListSource {
   const prefix = 'error parsing configuration list: ';
   const fail = (msg: string, cause?: unknown): never => {
     throw new ConfigError(prefix + msg, { cause, file });
@@ -84,28 +111,38 @@ export function networkConfFromBytes(bytes: string | Uint8Array, options?: Parse
   if (top.kind !== 'object' && top.kind !== 'null') {
     fail(`json: cannot unmarshal ${top.kind} into Go value of type map[string]interface {}`);
   }
-  // Go decodes into a map: a repeated key keeps its last value.
-  const raw = new Map<string, JsonMember>();
-  if (top.kind === 'object') for (const m of objectMembers(text)) raw.set(m.key, m);
-  const valueOf = (m: JsonMember): unknown => JSON.parse(text.slice(m.valueStart, m.valueEnd));
+  const members = new Map<string, JsonMember>();
+  if (top.kind === 'object') for (const m of objectMembers(text)) members.set(m.key, m);
+  return { text, file, members, fail };
+}
 
-  const nameMember = raw.get('name');
-  if (!nameMember) return fail('no name');
-  const name = valueOf(nameMember);
-  if (typeof name !== 'string') return fail(`invalid name type ${goTypeName(name)}`);
+function memberValue(src: ListSource, m: JsonMember): unknown {
+  return JSON.parse(src.text.slice(m.valueStart, m.valueEnd));
+}
 
+function readListName(src: ListSource): string {
+  const nameMember = src.members.get('name');
+  if (!nameMember) return src.fail('no name');
+  const name = memberValue(src, nameMember);
+  if (typeof name !== 'string') return src.fail(`invalid name type ${goTypeName(name)}`);
+  return name;
+}
+
+/** `cniVersion` and `cniVersions`, reduced to the version the list is used at. */
+function readListVersion(src: ListSource): string {
+  const { fail } = src;
   let cniVersion = '';
-  const versionMember = raw.get('cniVersion');
+  const versionMember = src.members.get('cniVersion');
   if (versionMember) {
-    const v = valueOf(versionMember);
+    const v = memberValue(src, versionMember);
     if (typeof v !== 'string') return fail(`invalid cniVersion type ${goTypeName(v)}`);
     cniVersion = v;
   }
 
   let cniVersions: string[] | undefined;
-  const versionsMember = raw.get('cniVersions');
+  const versionsMember = src.members.get('cniVersions');
   if (versionsMember) {
-    const vs = valueOf(versionsMember);
+    const vs = memberValue(src, versionsMember);
     // Go prints the type of a nil []interface{} here whatever the value was; we name the real type.
     if (!Array.isArray(vs)) return fail(`invalid type for cniVersions: ${goTypeName(vs)}`);
     cniVersions = vs.map((v: unknown, i) =>
@@ -113,54 +150,45 @@ export function networkConfFromBytes(bytes: string | Uint8Array, options?: Parse
     );
   }
   try {
-    cniVersion = selectListVersion(cniVersion, cniVersions);
+    return selectListVersion(cniVersion, cniVersions);
   } catch (e) {
-    fail((e as Error).message, e);
+    return fail((e as Error).message, e);
   }
+}
 
-  const readBool = (key: string): boolean => {
-    const m = raw.get(key);
-    if (!m) return false;
-    const v = valueOf(m);
-    if (typeof v === 'boolean') return v;
-    if (typeof v !== 'string') return fail(`invalid type ${goTypeName(v)} for ${key}`);
-    const s = v.toLowerCase();
-    if (s === 'true') return true;
-    if (s === 'false') return false;
-    return fail(`invalid value ${goQuoteString(s)} for ${key}`);
-  };
-  const disableCheck = readBool('disableCheck');
-  const disableGC = readBool('disableGC');
-  const loadOnlyInlinedPlugins = readBool('loadOnlyInlinedPlugins');
+/** A boolean flag: absent is false; a string is accepted as "true"/"false" in any case. */
+function readListBool(src: ListSource, key: string): boolean {
+  const m = src.members.get(key);
+  if (!m) return false;
+  const v = memberValue(src, m);
+  if (typeof v === 'boolean') return v;
+  if (typeof v !== 'string') return src.fail(`invalid type ${goTypeName(v)} for ${key}`);
+  const s = v.toLowerCase();
+  if (s === 'true') return true;
+  if (s === 'false') return false;
+  return src.fail(`invalid value ${goQuoteString(s)} for ${key}`);
+}
 
-  const list: NetworkConfigList = {
-    name,
-    cniVersion,
-    disableCheck,
-    disableGC,
-    loadOnlyInlinedPlugins,
-    plugins: [],
-    bytes: ownBytes(bytes),
-  };
-
-  const pluginsMember = raw.get('plugins');
+/** The inline `plugins`, each keeping its exact slice of the list's text. */
+function readInlinePlugins(src: ListSource, loadOnlyInlinedPlugins: boolean): PluginConfig[] {
+  const { fail, file } = src;
+  const pluginsMember = src.members.get('plugins');
   if (!pluginsMember) {
     if (loadOnlyInlinedPlugins) fail("`loadOnlyInlinedPlugins` is true, and no 'plugins' key");
-    return list;
+    return [];
   }
-  const pluginsText = text.slice(pluginsMember.valueStart, pluginsMember.valueEnd);
+  const pluginsText = src.text.slice(pluginsMember.valueStart, pluginsMember.valueEnd);
   if (!pluginsText.startsWith('['))
-    return fail(`invalid 'plugins' type ${goTypeName(valueOf(pluginsMember))}`);
+    return fail(`invalid 'plugins' type ${goTypeName(memberValue(src, pluginsMember))}`);
   const elements = arrayElements(pluginsText);
   if (elements.length === 0) return fail('no plugins in list');
-  elements.forEach((el, i) => {
+  return elements.map((el, i) => {
     const pluginText = pluginsText.slice(el.start, el.end);
     try {
-      list.plugins.push(pluginConfFromBytes(pluginText, { file }));
+      return pluginConfFromBytes(pluginText, { file });
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       throw new ConfigError(`failed to parse plugin config ${i}: ${e.message}`, { cause: e, file });
     }
   });
-  return list;
 }

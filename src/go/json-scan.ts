@@ -1,6 +1,6 @@
 /**
- * Byte-preserving JSON: validate JSON text, find where object members and array elements sit in it,
- * and replace, add or delete object members while leaving every other character as it was.
+ * Byte-preserving JSON: validate JSON text and find where object members and array elements sit in
+ * it, so that they can be read or edited (see json-edit.ts) leaving every other character as it was.
  *
  * libcni decodes plugin configs into float64 maps and encodes them again, which turns
  * `9007199254740993` into `9007199254740992`, `1.50` into `1.5` and `<b>` into `\u003cb\u003e`.
@@ -11,7 +11,6 @@
  */
 import { JsonSyntaxError } from '../core/errors.ts';
 import { goQuoteChar } from './quote.ts';
-import { goQuote } from './json-encode.ts';
 
 /** Go's `encoding/json` refuses nesting deeper than this. */
 const MAX_DEPTH = 10000;
@@ -282,7 +281,7 @@ function decodeKey(text: string, start: number, end: number): string {
 }
 
 /** Members of the object that starts at `open` in an already validated text. */
-function membersAt(text: string, open: number): { members: JsonMember[]; close: number } {
+export function membersAt(text: string, open: number): { members: JsonMember[]; close: number } {
   const members: JsonMember[] = [];
   let i = skipWs(text, open + 1);
   if (text.charCodeAt(i) === 0x7d) return { members, close: i };
@@ -332,76 +331,4 @@ export function arrayElements(text: string): JsonElement[] {
     if (text.charCodeAt(i) === 0x5d) return out;
     i = i + 1; // past the comma
   }
-}
-
-/**
- * Replace, add or delete members of the object that is `objectText`, touching nothing else.
- *
- * For each `[key, valueJson]` in order: an existing member's value text is replaced by `valueJson`;
- * if the key occurs more than once, the last occurrence keeps its place and the others are removed
- * (a JSON reader that keeps the last duplicate, as Go's map decoding does, sees the same thing);
- * `undefined` deletes every occurrence; a new key is appended before the closing brace, with the
- * separator and colon spacing the object already uses. `valueJson` must itself be valid JSON.
- */
-export function setMembers(
-  objectText: string,
-  updates: ReadonlyArray<readonly [key: string, valueJson: string | undefined]>,
-): string {
-  const top = scanJson(objectText);
-  if (top.kind !== 'object') throw new TypeError(`JSON value is ${top.kind}, not an object`);
-  for (const [, v] of updates) if (v !== undefined) scanJson(v);
-  const { members, close } = membersAt(objectText, top.start);
-
-  // Final decision per key: the last update for a key wins.
-  const wanted = new Map<string, string | undefined>();
-  for (const [k, v] of updates) {
-    wanted.delete(k); // keep the order of the last mention for appended keys
-    wanted.set(k, v);
-  }
-  const lastIndex = new Map<string, number>();
-  members.forEach((m, idx) => lastIndex.set(m.key, idx));
-
-  interface Out {
-    /** Index in `members` of an original member, or -1 for an appended one. */
-    orig: number;
-    text: string;
-  }
-  const out: Out[] = [];
-  members.forEach((m, idx) => {
-    if (!wanted.has(m.key)) {
-      out.push({ orig: idx, text: objectText.slice(m.start, m.end) });
-      return;
-    }
-    const v = wanted.get(m.key);
-    if (v === undefined || lastIndex.get(m.key) !== idx) return;
-    out.push({ orig: idx, text: objectText.slice(m.start, m.valueStart) + v });
-  });
-
-  const last = members[members.length - 1];
-  const colon = last ? objectText.slice(last.keyEnd, last.valueStart) : ':';
-  const prev = members[members.length - 2];
-  const appendSep = last && prev ? objectText.slice(prev.end, last.start) : ',';
-  for (const [k, v] of wanted) {
-    if (v !== undefined && !lastIndex.has(k)) out.push({ orig: -1, text: goQuote(k) + colon + v });
-  }
-
-  const first = members[0];
-  let body = '';
-  out.forEach((o, pos) => {
-    if (pos > 0) {
-      const before = out[pos - 1];
-      // Between two original members, reuse the separator that followed the earlier one.
-      const after = before && before.orig >= 0 ? members[before.orig + 1] : undefined;
-      const beforeMember = before && before.orig >= 0 ? members[before.orig] : undefined;
-      body +=
-        o.orig >= 0 && beforeMember && after ? objectText.slice(beforeMember.end, after.start) : appendSep;
-    }
-    body += o.text;
-  });
-
-  const head = objectText.slice(0, top.start + 1);
-  const tail = objectText.slice(close);
-  if (!first || !last) return head + body + objectText.slice(top.start + 1, close) + tail;
-  const leading = out.length > 0 ? objectText.slice(top.start + 1, first.start) : '';
-  return head + leading + body + objectText.slice(last.end, close) + tail;
 }

@@ -47,11 +47,9 @@ export class DefaultExec implements Exec {
     this.#onStderr = options?.onStderr;
   }
 
+  // Parameter types come from Exec.
   async execPlugin(
-    pluginPath: string,
-    stdin: Uint8Array,
-    env: Record<string, string>,
-    options?: ExecOptions,
+    ...[pluginPath, stdin, env, options]: Parameters<Exec['execPlugin']>
   ): Promise<ExecOutput> {
     const out = await spawnPlugin(pluginPath, stdin, env, options);
     reportStderr(this.#onStderr, pluginPath, out.stderr);

@@ -47,26 +47,8 @@ export type {
 export type { ConfigFileError } from '../config/load.ts';
 export type { ManagedNetwork } from './network-set.ts';
 export type { CniArgsInput } from './args.ts';
-export type {
-  NetworkManagerOptions,
-  PerNetworkOptions,
-  SetupOptions,
-  ContainerOpOptions,
-  DetachedAttachment,
-  TeardownResult,
-  GcValidAttachment,
-  GcOptions,
-  GcReport,
-  NetworkStatus,
-  ManagerStatus,
-  CacheQuarantineEvent,
-  ConfigLoadReason,
-  ConfigLoadedEvent,
-  ConfigDirChangedEvent,
-  AttachedEvent,
-  RollbackEvent,
-  NetworkManagerEvents,
-} from './types.ts';
+// Every type of the manager's API (types.ts holds nothing else).
+export type * from './types.ts';
 
 /** Default bound on a STATUS round, so a hung plugin cannot hang a readiness probe. */
 const DEFAULT_STATUS_TIMEOUT_MS = 10_000;

@@ -21,15 +21,16 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChokidarOptions, FSWatcher } from 'chokidar';
-import type { ConfigDirChangedEvent, ConfigLoadReason } from './types.ts';
+import { asError } from './context.ts';
+import { ReloadScheduler, type WatchReloadReason } from './reload-scheduler.ts';
+import type { ConfigDirChangedEvent } from './types.ts';
+
+export type { WatchReloadReason } from './reload-scheduler.ts';
 
 /** Default quiet period before a reload. */
 export const DEFAULT_DEBOUNCE_MS = 100;
 /** Default maximum wait, as a multiple of the debounce. */
 export const DEFAULT_MAX_WAIT_FACTOR = 5;
-
-/** Why the watcher asks for a reload. */
-export type WatchReloadReason = Extract<ConfigLoadReason, 'change' | 'maxWait' | 'confDir'>;
 
 /** How a {@link ConfDirWatcher} behaves. */
 export interface ConfDirWatcherOptions {
@@ -50,16 +51,6 @@ export interface ConfDirWatcherOptions {
   onDirChange?: ((event: ConfigDirChangedEvent) => void) | undefined;
   /** Watcher and reload failures; the watcher keeps running. */
   onError: (err: Error) => void;
-}
-
-const REASON_RANK: Record<WatchReloadReason, number> = { change: 0, maxWait: 1, confDir: 2 };
-
-function stronger(a: WatchReloadReason | undefined, b: WatchReloadReason): WatchReloadReason {
-  return a !== undefined && REASON_RANK[a] >= REASON_RANK[b] ? a : b;
-}
-
-function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
 }
 
 /** What a path resolves to: the real path and the identity of the directory there. */
@@ -146,7 +137,7 @@ export class ConfDirWatcher {
   private readonly abs: string;
   private readonly options: ConfDirWatcherOptions;
   private readonly debounceMs: number;
-  private readonly maxWaitMs: number;
+  private readonly reloads: ReloadScheduler;
   private watchFn: typeof import('chokidar').watch | undefined;
   private starting: Promise<void> | undefined;
   /** Real path of confDir's parent, watched for confDir's own entry. */
@@ -163,14 +154,6 @@ export class ConfDirWatcher {
   private pin: FileHandle | undefined;
   private checking: Promise<void> | undefined;
   private recheck = false;
-  private timer: NodeJS.Timeout | undefined;
-  /** When the first change of the burst the timer is for arrived (performance.now()). */
-  private burstStart: number | undefined;
-  private burstReason: WatchReloadReason | undefined;
-  private running: Promise<void> | undefined;
-  /** Counts changes that asked for a reload; a reload that ends behind it runs again. */
-  private requests = 0;
-  private queuedReason: WatchReloadReason | undefined;
   private closed = false;
   /** Set once the first watches are up; checks asked for before then are covered by a last one. */
   private started = false;
@@ -184,7 +167,14 @@ export class ConfDirWatcher {
     this.abs = path.resolve(dir);
     this.options = options;
     this.debounceMs = Math.max(0, options.debounceMs ?? DEFAULT_DEBOUNCE_MS);
-    this.maxWaitMs = Math.max(0, options.maxWaitMs ?? DEFAULT_MAX_WAIT_FACTOR * this.debounceMs);
+    this.reloads = new ReloadScheduler({
+      debounceMs: this.debounceMs,
+      maxWaitMs: Math.max(0, options.maxWaitMs ?? DEFAULT_MAX_WAIT_FACTOR * this.debounceMs),
+      onChange: (reason) => this.options.onChange(reason),
+      onError: (err) => {
+        this.options.onError(err);
+      },
+    });
   }
 
   /**
@@ -248,31 +238,15 @@ export class ConfDirWatcher {
   /** Trigger a reload as if the directory had changed (still debounced, and bounded by the max wait). */
   schedule(reason: WatchReloadReason = 'change'): void {
     if (this.closed) return;
-    const now = performance.now();
-    this.burstStart ??= now;
-    this.burstReason = stronger(this.burstReason, reason);
-    if (this.timer) clearTimeout(this.timer);
-    const left = this.burstStart + this.maxWaitMs - now;
-    // A timer that ends before the quiet period would is the max wait's.
-    const forced = left < this.debounceMs;
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        const r = forced ? stronger(this.burstReason, 'maxWait') : (this.burstReason ?? 'change');
-        this.burstStart = undefined;
-        this.burstReason = undefined;
-        this.fire(r);
-      },
-      Math.max(0, forced ? left : this.debounceMs),
-    );
+    this.reloads.schedule(reason);
   }
 
   /** Resolves when no reload or re-arming is running or scheduled (tests use it to wait for quiet). */
   async idle(): Promise<void> {
     if (this.starting) await this.starting.catch(() => undefined);
-    while (this.checking || this.running || this.timer) {
+    while (this.checking || this.reloads.current || this.reloads.pending) {
       if (this.checking) await this.checking;
-      else if (this.running) await this.running;
+      else if (this.reloads.current) await this.reloads.current;
       else await new Promise((r) => setTimeout(r, this.debounceMs));
     }
   }
@@ -281,8 +255,7 @@ export class ConfDirWatcher {
   async close(): Promise<void> {
     this.closed = true;
     this.resolveClosed();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.reloads.stop();
     if (this.starting) await this.starting.catch(() => undefined);
     if (this.checking) await this.checking;
     // A start or check that was under way has seen `closed` and armed nothing more.
@@ -294,7 +267,8 @@ export class ConfDirWatcher {
     const pin = this.pin;
     this.pin = undefined;
     await pin?.close();
-    if (this.running) await this.running;
+    const running = this.reloads.current;
+    if (running) await running;
   }
 
   /** `closed`, read through a call: it changes across awaits, which the type checker does not see. */
@@ -402,26 +376,5 @@ export class ConfDirWatcher {
       this.requestCheck();
     });
     await ready(w, this.closedSignal);
-  }
-
-  private fire(reason: WatchReloadReason): void {
-    this.requests++;
-    this.queuedReason = stronger(this.queuedReason, reason);
-    if (this.running) return;
-    this.running = (async () => {
-      let served: number;
-      do {
-        served = this.requests;
-        const r = this.queuedReason ?? 'change';
-        this.queuedReason = undefined;
-        try {
-          await this.options.onChange(r);
-        } catch (e) {
-          this.options.onError(asError(e));
-        }
-      } while (served !== this.requests && !this.closed);
-    })().finally(() => {
-      this.running = undefined;
-    });
   }
 }

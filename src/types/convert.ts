@@ -104,7 +104,11 @@ function copyIPConfig040(c: IPConfig040): IPConfig040 {
   };
 }
 
-function copyInterface100(i: Interface100): Interface100 {
+/** A 1.x interface's fields as decoded, where absent ones may be present as `undefined`. */
+type Interface100Fields = { [K in keyof Interface100]: Interface100[K] | undefined } & { name: string };
+
+/** A 1.x interface with Go's omitempty rules applied (every field but `name` left out when empty). */
+export function copyInterface100(i: Interface100Fields): Interface100 {
   const out: Interface100 = { name: i.name };
   if (i.mac) out.mac = i.mac;
   if (i.mtu) out.mtu = i.mtu;

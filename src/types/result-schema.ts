@@ -17,42 +17,34 @@
 import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
 import { goFieldPicker } from '../go/struct.ts';
-import { copyRoute } from './convert.ts';
+import { copyInterface100, copyRoute } from './convert.ts';
 import { canonicalCIDR, canonicalIP } from './ip.ts';
-import type {
-  DNS,
-  Interface040,
-  Interface100,
-  IPConfig020,
-  IPConfig040,
-  IPConfig100,
-  Route,
-} from './result-model.ts';
+import type * as M from './result-model.ts';
 
 type ZodModule = typeof Zod;
 
 /** A decoded result before its version is checked: the version field is whatever the input held. */
 export interface DecodedResult020 {
   cniVersion: string;
-  ip4?: IPConfig020;
-  ip6?: IPConfig020;
-  dns: DNS;
+  ip4?: M.IPConfig020;
+  ip6?: M.IPConfig020;
+  dns: M.DNS;
 }
 /** See {@link DecodedResult020}. */
 export interface DecodedResult040 {
   cniVersion: string;
-  interfaces?: Interface040[];
-  ips?: IPConfig040[];
-  routes?: Route[];
-  dns: DNS;
+  interfaces?: M.Interface040[];
+  ips?: M.IPConfig040[];
+  routes?: M.Route[];
+  dns: M.DNS;
 }
 /** See {@link DecodedResult020}. */
 export interface DecodedResult100 {
   cniVersion: string;
-  interfaces?: Interface100[];
-  ips?: IPConfig100[];
-  routes?: Route[];
-  dns?: DNS;
+  interfaces?: M.Interface100[];
+  ips?: M.IPConfig100[];
+  routes?: M.Route[];
+  dns?: M.DNS;
 }
 
 /** One schema per Go result type. */
@@ -64,7 +56,8 @@ export interface ResultSchemas {
 
 const INT64_LIMIT = 2 ** 63;
 
-function buildSchemas(zod: ZodModule): ResultSchemas {
+/** The scalar field decoders and the Go struct combinator every result schema is made of. */
+function buildScalars(zod: ZodModule) {
   const { z } = zod;
 
   /** A Go struct: known keys only (case-folded), then `build` makes the canonical object. */
@@ -110,8 +103,15 @@ function buildSchemas(zod: ZodModule): ResultSchemas {
     })
     .optional();
 
-  const dns = struct({ nameservers: strList, domain: str, search: strList, options: strList }, (d): DNS => {
-    const out: DNS = {};
+  return { z, struct, str, strList, int, cidr, ip };
+}
+
+type Scalars = ReturnType<typeof buildScalars>;
+
+/** The types every version shares: `DNS` and `Route`. */
+function buildShared({ z, struct, str, strList, int, cidr, ip }: Scalars) {
+  const dns = struct({ nameservers: strList, domain: str, search: strList, options: strList }, (d): M.DNS => {
+    const out: M.DNS = {};
     if (d.nameservers?.length) out.nameservers = d.nameservers;
     if (d.domain) out.domain = d.domain;
     if (d.search?.length) out.search = d.search;
@@ -121,57 +121,25 @@ function buildSchemas(zod: ZodModule): ResultSchemas {
 
   const route = struct(
     { dst: cidr, gw: ip, mtu: int, advmss: int, priority: int, table: int, scope: int },
-    (r): Route => copyRoute(r),
+    (r): M.Route => copyRoute(r),
   );
   const routes = z.array(route).optional();
 
-  const ipConfig020 = struct({ ip: cidr, gateway: ip, routes }, (c): IPConfig020 => {
-    const out: IPConfig020 = { ip: c.ip };
+  return { dns, routes };
+}
+
+type Shared = ReturnType<typeof buildShared>;
+
+/** The 0.1.0/0.2.0 result: `ip4`/`ip6` and an always-present `dns`. */
+function buildResult020({ struct, str, cidr, ip }: Scalars, { dns, routes }: Shared): ResultSchemas['020'] {
+  const ipConfig020 = struct({ ip: cidr, gateway: ip, routes }, (c): M.IPConfig020 => {
+    const out: M.IPConfig020 = { ip: c.ip };
     if (c.gateway !== undefined) out.gateway = c.gateway;
     if (c.routes?.length) out.routes = c.routes;
     return out;
   });
 
-  const interface040 = struct({ name: str, mac: str, sandbox: str }, (i): Interface040 => {
-    const out: Interface040 = { name: i.name ?? '' };
-    if (i.mac) out.mac = i.mac;
-    if (i.sandbox) out.sandbox = i.sandbox;
-    return out;
-  });
-
-  const ipConfig040 = struct(
-    { version: str, interface: int, address: cidr, gateway: ip },
-    (c): IPConfig040 => ({
-      version: c.version ?? '', // not omitempty in Go: an absent version is written as ""
-      ...(c.interface !== undefined ? { interface: c.interface } : {}),
-      address: c.address,
-      ...(c.gateway !== undefined ? { gateway: c.gateway } : {}),
-    }),
-  );
-
-  const interface100 = struct(
-    { name: str, mac: str, mtu: int, sandbox: str, socketPath: str, pciID: str },
-    (i): Interface100 => {
-      const out: Interface100 = { name: i.name ?? '' };
-      if (i.mac) out.mac = i.mac;
-      if (i.mtu) out.mtu = i.mtu;
-      if (i.sandbox) out.sandbox = i.sandbox;
-      if (i.socketPath) out.socketPath = i.socketPath;
-      if (i.pciID) out.pciID = i.pciID;
-      return out;
-    },
-  );
-
-  const ipConfig100 = struct(
-    { interface: int, address: cidr, gateway: ip },
-    (c): IPConfig100 => ({
-      ...(c.interface !== undefined ? { interface: c.interface } : {}),
-      address: c.address,
-      ...(c.gateway !== undefined ? { gateway: c.gateway } : {}),
-    }),
-  );
-
-  const result020 = struct(
+  return struct(
     { cniVersion: str, ip4: ipConfig020.optional(), ip6: ipConfig020.optional(), dns: dns.optional() },
     (r): DecodedResult020 => ({
       cniVersion: r.cniVersion ?? '',
@@ -180,8 +148,31 @@ function buildSchemas(zod: ZodModule): ResultSchemas {
       dns: r.dns ?? {}, // 0.1.0/0.2.0 always carry dns, `{}` when empty
     }),
   );
+}
 
-  const result040 = struct(
+/** The 0.3.x/0.4.0 result: `ips` carry a `version`, `dns` is always present. */
+function buildResult040(
+  { z, struct, str, int, cidr, ip }: Scalars,
+  { dns, routes }: Shared,
+): ResultSchemas['040'] {
+  const interface040 = struct({ name: str, mac: str, sandbox: str }, (i): M.Interface040 => {
+    const out: M.Interface040 = { name: i.name ?? '' };
+    if (i.mac) out.mac = i.mac;
+    if (i.sandbox) out.sandbox = i.sandbox;
+    return out;
+  });
+
+  const ipConfig040 = struct(
+    { version: str, interface: int, address: cidr, gateway: ip },
+    (c): M.IPConfig040 => ({
+      version: c.version ?? '', // not omitempty in Go: an absent version is written as ""
+      ...(c.interface !== undefined ? { interface: c.interface } : {}),
+      address: c.address,
+      ...(c.gateway !== undefined ? { gateway: c.gateway } : {}),
+    }),
+  );
+
+  return struct(
     {
       cniVersion: str,
       interfaces: z.array(interface040).optional(),
@@ -197,8 +188,28 @@ function buildSchemas(zod: ZodModule): ResultSchemas {
       dns: r.dns ?? {}, // 0.3.x/0.4.0 always carry dns, `{}` when empty
     }),
   );
+}
 
-  const result100 = struct(
+/** The 1.0.0/1.1.0 result: richer interfaces, no ip `version`, `dns` left out when empty. */
+function buildResult100(
+  { z, struct, str, int, cidr, ip }: Scalars,
+  { dns, routes }: Shared,
+): ResultSchemas['100'] {
+  const interface100 = struct(
+    { name: str, mac: str, mtu: int, sandbox: str, socketPath: str, pciID: str },
+    (i): M.Interface100 => copyInterface100({ ...i, name: i.name ?? '' }),
+  );
+
+  const ipConfig100 = struct(
+    { interface: int, address: cidr, gateway: ip },
+    (c): M.IPConfig100 => ({
+      ...(c.interface !== undefined ? { interface: c.interface } : {}),
+      address: c.address,
+      ...(c.gateway !== undefined ? { gateway: c.gateway } : {}),
+    }),
+  );
+
+  return struct(
     {
       cniVersion: str,
       interfaces: z.array(interface100).optional(),
@@ -215,8 +226,16 @@ function buildSchemas(zod: ZodModule): ResultSchemas {
       ...(r.dns && Object.keys(r.dns).length > 0 ? { dns: r.dns } : {}),
     }),
   );
+}
 
-  return { '020': result020, '040': result040, '100': result100 };
+function buildSchemas(zod: ZodModule): ResultSchemas {
+  const scalars = buildScalars(zod);
+  const shared = buildShared(scalars);
+  return {
+    '020': buildResult020(scalars, shared),
+    '040': buildResult040(scalars, shared),
+    '100': buildResult100(scalars, shared),
+  };
 }
 
 const loadCjs = createRequire(import.meta.url);

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { networkConfFromBytes, pluginConfFromBytes } from '../../src/config/parse.ts';
-import { objectMembers, scanJson, setMembers } from '../../src/go/json-scan.ts';
+import { setMembers } from '../../src/go/json-edit.ts';
+import { objectMembers, scanJson } from '../../src/go/json-scan.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 
 const RUNS = 400;

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { JsonSyntaxError } from '../../src/core/errors.ts';
-import { arrayElements, objectMembers, scanJson, setMembers } from '../../src/go/json-scan.ts';
+import { setMembers } from '../../src/go/json-edit.ts';
+import { arrayElements, objectMembers, scanJson } from '../../src/go/json-scan.ts';
 
 function syntaxError(text: string): string {
   try {
