@@ -162,7 +162,6 @@ export {
   type ContainerOpOptions,
   type DetachedAttachment,
   type TeardownResult,
-  type GcValidAttachment,
   type GcOptions,
   type GcReport,
   type NetworkStatus,

@@ -11,7 +11,9 @@ import { existsSync, constants as fsConstants } from 'node:fs';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CNIConfig, type RuntimeConf } from '../cni/index.ts';
+import { ResultCache } from '../cache/cache.ts';
+import { CNIConfig } from '../cni/config.ts';
+import type { RuntimeConf } from '../cni/types.ts';
 import { networkConfFromBytes } from '../config/parse.ts';
 import { createNetns, deleteNetns, netnsExists } from '../netns/netns.ts';
 import { cnitoolContainerId } from './runtime-inputs.ts';
@@ -281,7 +283,11 @@ async function attachCheckDetach(
     return undefined;
   });
   const result = (await cni.addNetworkList(list, rt, { signal })) as { ips?: IpConfig[] };
-  const cacheFile = cni.cache.pathFor({ network: NETWORK, containerId: rt.containerId, ifName: rt.ifName });
+  const cacheFile = new ResultCache(cni.cacheDir).pathFor({
+    network: NETWORK,
+    containerId: rt.containerId,
+    ifName: rt.ifName,
+  });
   out(`    container id ${rt.containerId} (derived from the netns path as Go's cnitool does)`);
   for (const ipc of result.ips ?? [])
     out(`    eth0: ${ipc.address}${ipc.gateway ? `, gateway ${ipc.gateway}` : ''}`);

@@ -15,7 +15,6 @@ import {
   ResultCache,
 } from '../cache/cache.ts';
 import type { NetworkConfigList, PluginConfig } from '../config/types.ts';
-import type { Exec } from '../invoke/exec.ts';
 import { DefaultExec } from '../invoke/exec.ts';
 import type { Result } from '../types/result-model.ts';
 import { greaterThanOrEqualTo, type PluginInfo } from '../types/version.ts';
@@ -40,8 +39,7 @@ export class CNIConfig implements CNI {
   /** Plugin search path. */
   readonly path: readonly string[];
   readonly cacheDir: string;
-  readonly cache: ResultCache;
-  readonly exec: Exec;
+  readonly #cache: ResultCache;
   /** What the operations work with: the plugin runner and the cache. */
   readonly #engine: Engine;
 
@@ -50,14 +48,13 @@ export class CNIConfig implements CNI {
     if (!Array.isArray(dirs)) throw new TypeError('CNIConfig: options.path must be an array of directories');
     this.path = [...options.path];
     this.cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
-    this.cache = new ResultCache(this.cacheDir, {
+    this.#cache = new ResultCache(this.cacheDir, {
       sync: options.cacheSync ?? 'file',
       onQuarantine: options.onCacheQuarantine,
     });
-    this.exec = options.exec ?? new DefaultExec();
     this.#engine = {
-      plugins: new PluginRunner(this.exec, this.path, options),
-      cache: this.cache,
+      plugins: new PluginRunner(options.exec ?? new DefaultExec(), this.path, options),
+      cache: this.#cache,
     };
   }
 
@@ -114,7 +111,7 @@ export class CNIConfig implements CNI {
 
   /** The cached result of an attachment, converted to the list's version; undefined when none. */
   getNetworkListCachedResult(list: NetworkConfigList, rt: RuntimeConf): Promise<Result | undefined> {
-    return readCachedResult(this.cache, keyOf(list.name, rt), list.cniVersion);
+    return readCachedResult(this.#cache, keyOf(list.name, rt), list.cniVersion);
   }
 
   /** The config bytes and runtime inputs cached for an attachment; undefined when none. */
@@ -124,7 +121,7 @@ export class CNIConfig implements CNI {
 
   /** Every cached attachment, or those of one container (Go's GetCachedAttachments). */
   async getCachedAttachments(containerId?: string): Promise<NetworkAttachment[]> {
-    return (await this.cache.listAttachments(containerId)) ?? [];
+    return (await this.#cache.listAttachments(containerId)) ?? [];
   }
 
   // ---- single plugins -------------------------------------------------------------------
@@ -149,7 +146,7 @@ export class CNIConfig implements CNI {
   /** The cached result of a single-plugin attachment. */
   getNetworkCachedResult(net: PluginConfig, rt: RuntimeConf): Promise<Result | undefined> {
     const { name, cniVersion } = singleChain(net);
-    return readCachedResult(this.cache, keyOf(name, rt), cniVersion);
+    return readCachedResult(this.#cache, keyOf(name, rt), cniVersion);
   }
 
   /** The cached config of a single-plugin attachment. */
@@ -181,7 +178,7 @@ export class CNIConfig implements CNI {
 
   /** When the cache entry of an attachment was last written (ns); undefined when it is gone. */
   getCachedAttachmentMtime(key: AttachmentKey): Promise<bigint | undefined> {
-    return this.cache.mtimeOf(key);
+    return this.#cache.mtimeOf(key);
   }
 
   /**
@@ -190,7 +187,7 @@ export class CNIConfig implements CNI {
    * vanished meanwhile).
    */
   quarantineCorruptCache(containerId: string): Promise<QuarantineInfo[]> {
-    return this.cache.quarantineCorrupt(containerId);
+    return this.#cache.quarantineCorrupt(containerId);
   }
 
   /**
@@ -198,12 +195,12 @@ export class CNIConfig implements CNI {
    * the cache directory does not exist. One `readdir`, for a caller that compares listings.
    */
   listCacheEntryNames(): Promise<string[] | undefined> {
-    return this.cache.listEntryNames();
+    return this.#cache.listEntryNames();
   }
 
   /** The attachment in one file named by {@link listCacheEntryNames}; undefined when unreadable. */
   readCacheEntry(name: string): Promise<NetworkAttachment | undefined> {
-    return this.cache.readListed(name);
+    return this.#cache.readListed(name);
   }
 
   /** The executable of plugin `type` on this config's search path (rejects as Go's FindInPath). */
@@ -234,7 +231,7 @@ export class CNIConfig implements CNI {
   }
 
   async #cachedConfig(network: string, rt: RuntimeConf): Promise<CachedConfig | undefined> {
-    const inputs = await readCachedInputs(this.cache, keyOf(network, rt));
+    const inputs = await readCachedInputs(this.#cache, keyOf(network, rt));
     if (inputs === undefined) return undefined;
     return {
       config: inputs.config,

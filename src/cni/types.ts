@@ -31,6 +31,11 @@ export interface RuntimeConf {
 export interface GCAttachment {
   containerId: string;
   ifName: string;
+  /**
+   * For `NetworkManager.gc`, which spans networks: keep the pair only on this network. Ignored by
+   * `CNIConfig.gcNetworkList`, which handles one network.
+   */
+  network?: string | undefined;
 }
 
 /** GC's input: the attachments that are still valid. Everything else cached for the network is deleted. */

@@ -12,7 +12,7 @@ import { asError, type Cni, DEFAULT_CLEANUP_TIMEOUT_MS } from './context.ts';
 import type { GcWatch, OperationContext } from './coordination.ts';
 import { listForCached, rtForCached } from './detach.ts';
 import type { ManagedNetwork } from './network-set.ts';
-import type { GcOptions, GcReport, GcValidAttachment } from './types.ts';
+import type { GcOptions, GcReport } from './types.ts';
 
 /**
  * The valid set of a GC as hash lookups: container ids, or `(containerId, ifName)` pairs, each for
@@ -30,12 +30,12 @@ class ValidIndex {
   private readonly oneNetwork = new Map<string, AttachmentSet>();
   private readonly perNetwork = new Map<string, GCAttachment[]>();
 
-  constructor(valid: readonly string[] | readonly GcValidAttachment[]) {
+  constructor(valid: readonly string[] | readonly GCAttachment[]) {
     this.byId = valid.every((v) => typeof v === 'string');
     this.ids = new Set(this.byId ? (valid as readonly string[]) : []);
     this.pairs = this.byId
       ? []
-      : (valid as readonly GcValidAttachment[]).map((p) => ({
+      : (valid as readonly GCAttachment[]).map((p) => ({
           containerId: p.containerId,
           ifName: p.ifName,
           network: p.network,
@@ -90,7 +90,7 @@ interface Sorted {
 /** See {@link NetworkManager.gc}. */
 export async function gc(
   ctx: OperationContext,
-  valid: readonly string[] | readonly GcValidAttachment[],
+  valid: readonly string[] | readonly GCAttachment[],
   opts: GcOptions,
 ): Promise<GcReport> {
   if (!Array.isArray(valid)) {

@@ -1,6 +1,6 @@
 /**
- * NetworkManager: what a container runtime needs on top of libcni, written once (go-cni, ocicni and
- * podman each write it again, each with gaps — reference §1, §3.9–3.11, §4):
+ * NetworkManager: what a container runtime needs on top of libcni, written once (containerd's
+ * go-cni, CRI-O's ocicni and podman each write it again, each with gaps):
  *
  * - many networks per container, interface names allocated like ocicni, a merged result that
  *   attributes IPs to the right interface;
@@ -13,7 +13,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { CNIConfig } from '../cni/config.ts';
-import type { CNI } from '../cni/types.ts';
+import type { CNI, GCAttachment } from '../cni/types.ts';
 import type { ConfigFileError } from '../config/load.ts';
 import { setup } from './attach.ts';
 import { ConfigSource } from './config-source.ts';
@@ -28,7 +28,6 @@ import type {
   SetupOptions,
   ContainerOpOptions,
   TeardownResult,
-  GcValidAttachment,
   GcOptions,
   GcReport,
   NetworkStatus,
@@ -253,7 +252,7 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
    * An attachment whose DEL failed is reported to the plugins as still valid, since its resources
    * are still held and its cache entry still exists; the next GC retries it.
    */
-  async gc(valid: readonly string[] | readonly GcValidAttachment[], opts: GcOptions = {}): Promise<GcReport> {
+  async gc(valid: readonly string[] | readonly GCAttachment[], opts: GcOptions = {}): Promise<GcReport> {
     return gc(this.ops, valid, opts);
   }
 }

@@ -123,13 +123,6 @@ export interface TeardownResult {
   detached: DetachedAttachment[];
 }
 
-/** A valid attachment for {@link NetworkManager.gc}; `network` narrows it to one network. */
-export interface GcValidAttachment {
-  containerId: string;
-  ifName: string;
-  network?: string | undefined;
-}
-
 /** Options of {@link NetworkManager.gc}. */
 export interface GcOptions {
   /** Only report what would be removed. */

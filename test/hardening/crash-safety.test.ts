@@ -208,7 +208,11 @@ describe('DEL and teardown with a corrupt cache entry', () => {
       const cid = `del-${name.replaceAll(' ', '-')}`;
       const rt = { containerId: cid, netns: '/run/netns/x', ifName: 'eth0' };
       await cni.addNetworkList(list, rt);
-      const file = cni.cache.pathFor({ network: 'qnet', containerId: cid, ifName: 'eth0' });
+      const file = new ResultCache(cni.cacheDir).pathFor({
+        network: 'qnet',
+        containerId: cid,
+        ifName: 'eth0',
+      });
       const broken = corrupt(await fs.readFile(file, 'utf8'));
       await fs.writeFile(file, broken);
 

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
+import { ResultCache } from '../../src/cache/cache.ts';
 import { CNIConfig, type RuntimeConf } from '../../src/cni/index.ts';
 import { networkConfFromBytes } from '../../src/config/parse.ts';
 import type { NetworkConfigList } from '../../src/config/types.ts';
@@ -139,12 +140,16 @@ test('CNIConfig with fuzzed names: typed errors only, and files only in <cacheDi
         };
         if (await outcome(cni.addNetworkList(list, rt))) {
           added++;
-          const file = cni.cache.pathFor({
+          const file = new ResultCache(cni.cacheDir).pathFor({
             network: list.name,
             containerId: rt.containerId,
             ifName: rt.ifName,
           });
-          assert.equal(path.dirname(file), cni.cache.resultsDir, 'the entry is a file directly in results/');
+          assert.equal(
+            path.dirname(file),
+            path.join(cni.cacheDir, 'results'),
+            'the entry is a file directly in results/',
+          );
           await fs.access(file);
         }
         await outcome(cni.checkNetworkList(list, rt));

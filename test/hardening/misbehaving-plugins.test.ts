@@ -63,7 +63,7 @@ describe('misbehaving plugins through CNIConfig', () => {
   }
 
   async function assertNothingCached(): Promise<void> {
-    const names = await fs.readdir(cni.cache.resultsDir).catch(() => []);
+    const names = await fs.readdir(path.join(cni.cacheDir, 'results')).catch(() => []);
     assert.deepEqual(names, [], 'a failed ADD caches nothing');
   }
 

@@ -41,7 +41,7 @@ export function cniConfigFor(options: CliOptions, io: CliIO): CNIConfig {
  */
 export async function requirePlugins(cni: CNIConfig, list: NetworkConfigList): Promise<void> {
   for (const plugin of list.plugins) {
-    await cni.exec.findInPath(plugin.network.type, cni.path);
+    await cni.findPlugin(plugin.network.type);
   }
 }
 

@@ -7,7 +7,7 @@ import { cniConfigFor } from './shared.ts';
 export const runVersion: CommandHandler = async (req, io) => {
   const type = req.args[0] as string;
   const cni = cniConfigFor(req.options, io);
-  const pluginPath = await cni.exec.findInPath(type, cni.path);
+  const pluginPath = await cni.findPlugin(type);
   const info = await cni.getVersionInfo(type, { signal: io.signal });
   if (req.options.json) {
     io.stdout(formatJson({ cniVersion: info.cniVersion, supportedVersions: info.supportedVersions }));
