@@ -5,12 +5,15 @@
  */
 import type { AttachmentKey, ResultCache } from '../cache/cache.ts';
 import { buildRequestConfig } from '../config/inject.ts';
+import { goMarshal } from '../go/json-encode.ts';
 import type { PluginConf, PluginConfig } from '../config/types.ts';
 import {
   CacheError,
+  ErrorCode,
   type ErrorContext,
   LibcniError,
   NetworkPluginError,
+  ValidationError,
   VersionError,
 } from '../core/errors.ts';
 import type { Result } from '../types/result-model.ts';
@@ -110,6 +113,33 @@ export function refuseUnsafePath(command: Command, network: string, rt: RuntimeC
 }
 
 /** Cache the result of an ADD, with Go's error when that fails. */
+/**
+ * Refuse, before any plugin runs, runtime inputs the cache could not record after a successful ADD
+ * (NaN, Infinity, BigInt, a cycle in capability args): the plugins would have made an attachment
+ * that no entry, and so no later DEL or GC, could ever find.
+ */
+export function assertCacheable(network: string, rt: RuntimeConf): void {
+  const inputs = [
+    ['capabilityArgs', rt.capabilityArgs],
+    ['cniArgs', rt.args],
+  ] as const;
+  for (const [field, value] of inputs) {
+    if (value === undefined) continue;
+    try {
+      goMarshal(value);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new ValidationError(
+        field,
+        ErrorCode.InvalidEnvironmentVariables,
+        `${field} cannot be recorded in the cache`,
+        why,
+        { context: keyOf(network, rt) },
+      );
+    }
+  }
+}
+
 export async function cacheAdd(
   cache: ResultCache,
   result: Result,

@@ -10,6 +10,7 @@ import type { Result } from '../types/result-model.ts';
 import { greaterThanOrEqualTo } from '../types/version.ts';
 import {
   attachmentCall,
+  assertCacheable,
   cacheAdd,
   checkNotSupported,
   type Engine,
@@ -51,6 +52,7 @@ export function singleChain(net: PluginConfig): Chain {
  */
 export async function addChain(e: Engine, chain: Chain, rt: RuntimeConf, opts: Options): Promise<Result> {
   const { name, cniVersion } = chain;
+  assertCacheable(name, rt);
   let prev: Result | undefined;
   for (const plugin of chain.plugins) {
     const prevResult = prev === undefined ? undefined : resultInVersion(prev, cniVersion);

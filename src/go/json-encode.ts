@@ -61,6 +61,8 @@ export function compareUtf8(a: string, b: string): number {
 
 /** One object or array being encoded: its remaining members, and whether one was written yet. */
 interface Frame {
+  /** The object or array itself, to detect a cycle (an object inside itself). */
+  value: object;
   close: string;
   /** For arrays the keys are undefined: each entry is a value. */
   entries: Array<[key: string | undefined, value: unknown]>;
@@ -94,34 +96,46 @@ export function goMarshal(value: unknown, options?: { sortKeys?: boolean }): str
   const sortKeys = options?.sortKeys ?? true;
   const out: string[] = [];
   const stack: Frame[] = [];
-  const open = (v: unknown): void => {
+  // The objects being encoded on the current path: meeting one again is a cycle, which would
+  // otherwise grow the output forever (Go's encoder refuses it too).
+  const open = new Set<object>();
+  const enter = (v: unknown): void => {
     const text = scalar(v);
     if (text !== undefined) {
       out.push(text);
       return;
     }
-    if (Array.isArray(v)) {
+    const obj = v as object;
+    if (open.has(obj)) throw new TypeError('json: unsupported value: encountered a cycle');
+    open.add(obj);
+    if (Array.isArray(obj)) {
       out.push('[');
-      stack.push({ close: ']', entries: v.map((x: unknown) => [undefined, x ?? null]), next: 0 });
+      stack.push({
+        value: obj,
+        close: ']',
+        entries: obj.map((x: unknown) => [undefined, x ?? null]),
+        next: 0,
+      });
       return;
     }
-    const rec = v as Record<string, unknown>;
+    const rec = obj as Record<string, unknown>;
     let keys = Object.keys(rec).filter((k) => rec[k] !== undefined);
     if (sortKeys) keys = keys.sort(compareUtf8);
     out.push('{');
-    stack.push({ close: '}', entries: keys.map((k) => [k, rec[k]]), next: 0 });
+    stack.push({ value: obj, close: '}', entries: keys.map((k) => [k, rec[k]]), next: 0 });
   };
-  open(value);
+  enter(value);
   for (let top = stack.at(-1); top !== undefined; top = stack.at(-1)) {
     const entry = top.entries[top.next];
     if (entry === undefined) {
       out.push(top.close);
+      open.delete(top.value);
       stack.pop();
       continue;
     }
     if (top.next++ > 0) out.push(',');
     if (entry[0] !== undefined) out.push(`${goQuote(entry[0])}:`);
-    open(entry[1]);
+    enter(entry[1]);
   }
   return out.join('');
 }
