@@ -32,7 +32,52 @@ export async function readCachedResult(
   key: AttachmentKey,
   cniVersion: string,
 ): Promise<Result | undefined> {
-  return resultOfRead(await cache.read(key), cniVersion);
+  const read = await cache.read(key);
+  const owner = ownerElsewhere(read, key);
+  if (owner) throw collision(read.path, key, owner);
+  return resultOfRead(read, cniVersion);
+}
+
+/**
+ * The attachment an entry says it belongs to, when that is not `key`'s. Go names cache files
+ * `<network>-<containerId>-<ifName>`, so two attachments can share one file (network `n` with
+ * container `x-ctr`, and network `n-x` with container `ctr`); the entry's own fields tell them apart.
+ * An entry missing those fields cannot be told apart and counts as `key`'s.
+ */
+function ownerElsewhere(read: CacheRead, key: AttachmentKey): AttachmentKey | undefined {
+  if (read.kind !== 'entry') return undefined;
+  const { network, containerId, ifName } = read.entry;
+  const differs = (mine: string, recorded: string): boolean => recorded !== '' && recorded !== mine;
+  if (
+    !differs(key.network, network) &&
+    !differs(key.containerId, containerId) &&
+    !differs(key.ifName, ifName)
+  ) {
+    return undefined;
+  }
+  return { network, containerId, ifName };
+}
+
+function collision(file: string, key: AttachmentKey, owner: AttachmentKey): CacheError {
+  return new CacheError(
+    `cache file ${file} belongs to network ${JSON.stringify(owner.network)}, container ${JSON.stringify(owner.containerId)}, interface ${JSON.stringify(owner.ifName)}; network ${JSON.stringify(key.network)}, container ${JSON.stringify(key.containerId)}, interface ${JSON.stringify(key.ifName)} maps to the same file name`,
+    { path: file, context: { network: key.network, containerId: key.containerId, ifName: key.ifName } },
+  );
+}
+
+/**
+ * Refuse an ADD whose cache file already holds another attachment's entry (see {@link ownerElsewhere}):
+ * writing it would lose that attachment's record. Called before any plugin runs.
+ */
+export async function assertNoCollision(cache: ResultCache, key: AttachmentKey): Promise<void> {
+  let read: CacheRead;
+  try {
+    read = await cache.read(key);
+  } catch {
+    return; // unreadable: the write after ADD reports what is wrong
+  }
+  const owner = ownerElsewhere(read, key);
+  if (owner) throw collision(read.path, key, owner);
 }
 
 /** {@link readCachedResult} for CHECK: any failure is Go's `failed to get network "n" cached result: …`. */
@@ -67,21 +112,23 @@ export async function readResultForDel(
   cache: ResultCache,
   key: AttachmentKey,
   cniVersion: string,
-): Promise<Result | undefined> {
+): Promise<{ prevResult: Result | undefined; ownEntry: boolean }> {
   let read: CacheRead;
   try {
     read = await cache.read(key);
   } catch {
-    return undefined;
+    return { prevResult: undefined, ownEntry: true };
   }
+  // Another attachment's entry under the same file name: not our prevResult, and not ours to remove.
+  if (ownerElsewhere(read, key)) return { prevResult: undefined, ownEntry: false };
   let result: Result | undefined;
   try {
     result = resultOfRead(read, cniVersion);
   } catch (e) {
     if (e instanceof CacheError && e.corrupt) await cache.quarantine(key, e.message);
-    return undefined;
+    return { prevResult: undefined, ownEntry: true };
   }
-  return greaterThanOrEqualTo(cniVersion, '0.4.0') ? result : undefined;
+  return { prevResult: greaterThanOrEqualTo(cniVersion, '0.4.0') ? result : undefined, ownEntry: true };
 }
 
 /** The config and runtime inputs cached for an attachment; undefined when none; Go's errors for bad content. */

@@ -3,7 +3,13 @@
  * config (Go's `*NetworkList` and `*Network` operations). The order of the plugins, what each gets
  * as `prevResult`, and what the cache holds before and after.
  */
-import { readResultForCheck, readResultForDel, removeQuietly, resultInVersion } from '../cache/cache.ts';
+import {
+  assertNoCollision,
+  readResultForCheck,
+  readResultForDel,
+  removeQuietly,
+  resultInVersion,
+} from '../cache/cache.ts';
 import type { NetworkConfigList, PluginConfig } from '../config/types.ts';
 import { ErrorCode, ValidationError } from '../core/errors.ts';
 import type { Result } from '../types/result-model.ts';
@@ -53,6 +59,7 @@ export function singleChain(net: PluginConfig): Chain {
 export async function addChain(e: Engine, chain: Chain, rt: RuntimeConf, opts: Options): Promise<Result> {
   const { name, cniVersion } = chain;
   assertCacheable(name, rt);
+  await assertNoCollision(e.cache, keyOf(name, rt));
   let prev: Result | undefined;
   for (const plugin of chain.plugins) {
     const prevResult = prev === undefined ? undefined : resultInVersion(prev, cniVersion);
@@ -99,7 +106,7 @@ export async function delChain(e: Engine, chain: Chain, rt: RuntimeConf, opts: O
   const { name, cniVersion } = chain;
   refuseUnsafePath('DEL', name, rt);
   const key = keyOf(name, rt);
-  const prevResult = await readResultForDel(e.cache, key, cniVersion);
+  const { prevResult, ownEntry } = await readResultForDel(e.cache, key, cniVersion);
   for (let i = chain.plugins.length - 1; i >= 0; i--) {
     const plugin = chain.plugins[i] as PluginConfig;
     try {
@@ -111,5 +118,5 @@ export async function delChain(e: Engine, chain: Chain, rt: RuntimeConf, opts: O
       throw chain.isList ? wrapPluginFailure(err, plugin.network, 'delete', name, rt, 'DEL') : err;
     }
   }
-  await removeQuietly(e.cache, key);
+  if (ownEntry) await removeQuietly(e.cache, key);
 }
