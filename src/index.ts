@@ -122,6 +122,8 @@ export type {
   CNIConfigOptions,
   RuntimeConf,
   OperationOptions,
+  DelOptions,
+  CachedInputsUsed,
   GCArgs,
   GCOptions,
   GCAttachment,

@@ -112,23 +112,25 @@ export async function readResultForDel(
   cache: ResultCache,
   key: AttachmentKey,
   cniVersion: string,
-): Promise<{ prevResult: Result | undefined; ownEntry: boolean }> {
+): Promise<{ prevResult: Result | undefined; ownEntry: boolean; inputs: CachedInputs | undefined }> {
   let read: CacheRead;
   try {
     read = await cache.read(key);
   } catch {
-    return { prevResult: undefined, ownEntry: true };
+    return { prevResult: undefined, ownEntry: true, inputs: undefined };
   }
   // Another attachment's entry under the same file name: not our prevResult, and not ours to remove.
-  if (ownerElsewhere(read, key)) return { prevResult: undefined, ownEntry: false };
+  if (ownerElsewhere(read, key)) return { prevResult: undefined, ownEntry: false, inputs: undefined };
+  const inputs = read.kind === 'entry' ? read.entry : undefined;
   let result: Result | undefined;
   try {
     result = resultOfRead(read, cniVersion);
   } catch (e) {
     if (e instanceof CacheError && e.corrupt) await cache.quarantine(key, e.message);
-    return { prevResult: undefined, ownEntry: true };
+    return { prevResult: undefined, ownEntry: true, inputs };
   }
-  return { prevResult: greaterThanOrEqualTo(cniVersion, '0.4.0') ? result : undefined, ownEntry: true };
+  const prevResult = greaterThanOrEqualTo(cniVersion, '0.4.0') ? result : undefined;
+  return { prevResult, ownEntry: true, inputs };
 }
 
 /** The config and runtime inputs cached for an attachment; undefined when none; Go's errors for bad content. */

@@ -29,6 +29,7 @@ import type {
   Command,
   GCArgs,
   GCOptions,
+  DelOptions,
   OperationOptions,
   RuntimeConf,
 } from './types.ts';
@@ -77,8 +78,10 @@ export class CNIConfig implements CNI {
    * Run DEL for every plugin in reverse order with the cached result (>= 0.4.0), then remove the
    * cache entry. A corrupt entry is moved aside and DEL runs without prevResult.
    */
-  delNetworkList(list: NetworkConfigList, rt: RuntimeConf, opts?: OperationOptions): Promise<void> {
-    return this.#operation('DEL', list, rt, opts, (o) => delChain(this.#engine, listChain(list), rt, o));
+  delNetworkList(list: NetworkConfigList, rt: RuntimeConf, opts?: DelOptions): Promise<void> {
+    return this.#operation('DEL', list, rt, opts, (o) =>
+      delChain(this.#engine, listChain(list), rt, o, opts?.useCachedInputs),
+    );
   }
 
   /**
@@ -139,8 +142,10 @@ export class CNIConfig implements CNI {
   }
 
   /** DEL one plugin config, then remove its cache entry. */
-  delNetwork(net: PluginConfig, rt: RuntimeConf, opts?: OperationOptions): Promise<void> {
-    return this.#single('DEL', net, rt, opts, (o) => delChain(this.#engine, singleChain(net), rt, o));
+  delNetwork(net: PluginConfig, rt: RuntimeConf, opts?: DelOptions): Promise<void> {
+    return this.#single('DEL', net, rt, opts, (o) =>
+      delChain(this.#engine, singleChain(net), rt, o, opts?.useCachedInputs),
+    );
   }
 
   /** The cached result of a single-plugin attachment. */

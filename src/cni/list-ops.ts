@@ -5,6 +5,7 @@
  */
 import {
   assertNoCollision,
+  type CachedInputs,
   readResultForCheck,
   readResultForDel,
   removeQuietly,
@@ -25,6 +26,7 @@ import {
   wrapPluginFailure,
 } from './attachment.ts';
 import type { InternalOptions as Options } from './runner.ts';
+import type { CachedInputsUsed, DelOptions } from './types.ts';
 import type { RuntimeConf } from './types.ts';
 
 /** The plugins an operation runs, under one network name and version. */
@@ -98,15 +100,44 @@ export async function checkChain(e: Engine, chain: Chain, rt: RuntimeConf, opts:
   }
 }
 
+/** `rt` with the cached CNI_ARGS and capability args where it has none; tells `report` what it used. */
+function withCachedInputs(
+  rt: RuntimeConf,
+  cached: CachedInputs | undefined,
+  report: NonNullable<DelOptions['useCachedInputs']>,
+): RuntimeConf {
+  const used: CachedInputsUsed = {};
+  if (rt.args === undefined && cached?.cniArgs !== undefined) used.args = cached.cniArgs;
+  if (rt.capabilityArgs === undefined && cached?.capabilityArgs !== undefined) {
+    used.capabilityArgs = cached.capabilityArgs;
+  }
+  if (used.args === undefined && used.capabilityArgs === undefined) return rt;
+  if (typeof report === 'function') {
+    try {
+      report(used);
+    } catch {
+      // Being told is best effort; the DEL goes on.
+    }
+  }
+  return { ...rt, args: rt.args ?? used.args, capabilityArgs: rt.capabilityArgs ?? used.capabilityArgs };
+}
+
 /**
  * DEL every plugin in reverse order with the cached result (>= 0.4.0), then remove the cache
  * entry. A corrupt entry is moved aside and DEL runs without prevResult.
  */
-export async function delChain(e: Engine, chain: Chain, rt: RuntimeConf, opts: Options): Promise<void> {
+export async function delChain(
+  e: Engine,
+  chain: Chain,
+  given: RuntimeConf,
+  opts: Options,
+  useCachedInputs?: DelOptions['useCachedInputs'],
+): Promise<void> {
   const { name, cniVersion } = chain;
-  refuseUnsafePath('DEL', name, rt);
-  const key = keyOf(name, rt);
-  const { prevResult, ownEntry } = await readResultForDel(e.cache, key, cniVersion);
+  refuseUnsafePath('DEL', name, given);
+  const key = keyOf(name, given);
+  const { prevResult, ownEntry, inputs } = await readResultForDel(e.cache, key, cniVersion);
+  const rt = useCachedInputs ? withCachedInputs(given, inputs, useCachedInputs) : given;
   for (let i = chain.plugins.length - 1; i >= 0; i--) {
     const plugin = chain.plugins[i] as PluginConfig;
     try {

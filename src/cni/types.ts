@@ -56,6 +56,24 @@ export interface OperationOptions {
   trace?: TraceContext | undefined;
 }
 
+/** The runtime inputs a DEL took from the cache because the caller gave none. */
+export interface CachedInputsUsed {
+  /** CNI_ARGS as given at ADD, when the DEL's `args` was absent. */
+  args?: Array<[string, string]> | undefined;
+  /** Capability args as given at ADD, when the DEL's `capabilityArgs` was absent. */
+  capabilityArgs?: Record<string, unknown> | undefined;
+}
+
+/** Options of {@link CNIConfig.delNetworkList} and `delNetwork`. */
+export interface DelOptions extends OperationOptions {
+  /**
+   * Where the caller gives no `args` or `capabilityArgs`, use the ones cached at ADD (default off,
+   * as Go). Plugins need them to undo what they did: portmap without its port mappings leaves its
+   * DNAT rules behind. A function turns it on and is told what was used.
+   */
+  useCachedInputs?: boolean | ((used: CachedInputsUsed) => void) | undefined;
+}
+
 /** Options of {@link CNIConfig.gcNetworkList}. */
 export interface GCOptions extends OperationOptions {
   /**
@@ -107,7 +125,7 @@ export interface CNI {
   readonly cacheDir: string;
   addNetworkList(list: NetworkConfigList, rt: RuntimeConf, opts?: OperationOptions): Promise<Result>;
   checkNetworkList(list: NetworkConfigList, rt: RuntimeConf, opts?: OperationOptions): Promise<void>;
-  delNetworkList(list: NetworkConfigList, rt: RuntimeConf, opts?: OperationOptions): Promise<void>;
+  delNetworkList(list: NetworkConfigList, rt: RuntimeConf, opts?: DelOptions): Promise<void>;
   gcNetworkList(list: NetworkConfigList, args: GCArgs, opts?: GCOptions): Promise<void>;
   getStatusNetworkList(list: NetworkConfigList, opts?: OperationOptions): Promise<void>;
   getCachedAttachments(containerId?: string): Promise<NetworkAttachment[]>;

@@ -46,9 +46,8 @@ test('two attachments mapping to one cache file: the second ADD is refused, the 
   await cni.delNetworkList(net('n-x'), second);
   assert.equal(exec.callsOf('p', 'DEL')[0]?.config?.prevResult, undefined);
   assert.equal(await readFile(file, 'utf8'), before);
-  assert.deepEqual((await cni.getNetworkListCachedResult(net('n'), first))?.ips, [
-    { address: '10.1.0.2/24' },
-  ]);
+  const cached = (await cni.getNetworkListCachedResult(net('n'), first)) as { ips?: unknown } | undefined;
+  assert.deepEqual(cached?.ips, [{ address: '10.1.0.2/24' }]);
 
   // The owner's own DEL gets its prevResult and removes the entry.
   exec.reset();

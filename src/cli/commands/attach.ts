@@ -37,7 +37,15 @@ export const runAttach: CommandHandler = async (req, io) => {
       await cni.checkNetworkList(list, rt, opts);
       return 0;
     default:
-      await cni.delNetworkList(list, rt, opts);
+      // Unlike Go's cnitool, a DEL without CNI_ARGS/CAP_ARGS gets the ones given at ADD from the
+      // cache: portmap, for one, leaves its DNAT rules behind without its port mappings.
+      await cni.delNetworkList(list, rt, {
+        ...opts,
+        useCachedInputs: (used) => {
+          const what = [used.args && 'CNI_ARGS', used.capabilityArgs && 'CAP_ARGS'].filter(Boolean);
+          io.stderr(`cnitool: using the ${what.join(' and ')} cached at ADD for this DEL\n`);
+        },
+      });
       return 0;
   }
 };
