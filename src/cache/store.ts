@@ -25,6 +25,7 @@ import {
   TEMP_PREFIX,
   unreadableReason,
 } from './entry.ts';
+import { assertRealDirectory, ForeignFileError, MAX_CACHE_ENTRY_BYTES, readOwnFile } from './own-file.ts';
 
 /** What a quarantine reports: the file, where it went (undefined: removed instead), and why. */
 export interface QuarantineInfo {
@@ -95,6 +96,7 @@ export class ResultCache {
         await atomicWrite(file, bytes, this.sync);
       }
     } catch (e) {
+      if (e instanceof CacheError) throw e;
       throw new CacheError(`failed to write cache file ${file}: ${(e as Error).message}`, {
         cause: e,
         path: file,
@@ -112,6 +114,7 @@ export class ResultCache {
 
   private async makeResultsDir(): Promise<void> {
     await fs.mkdir(this.resultsDir, { recursive: true, mode: 0o700 });
+    await assertRealDirectory(this.resultsDir, 'cache results directory');
     this.dirReady = true;
   }
 
@@ -152,8 +155,11 @@ export class ResultCache {
     const file = this.pathFor(key);
     let text: string;
     try {
-      text = await fs.readFile(file, 'utf8');
+      text = await readEntryText(file);
     } catch (e) {
+      // A symlink, FIFO, device or oversized file is no entry this library wrote: corrupt, so DEL
+      // goes on without it and it is moved aside like any unreadable entry.
+      if (e instanceof ForeignFileError) return { kind: 'corrupt', path: file, reason: e.message };
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing', path: file };
       throw new CacheError(`failed to read cache file ${file}: ${(e as Error).message}`, {
@@ -247,13 +253,14 @@ export class ResultCache {
       if (name.startsWith(TEMP_PREFIX) || name.includes(CORRUPT_SUFFIX)) continue;
       if (!namesContainer(name, containerId)) continue;
       const file = path.join(this.resultsDir, name);
-      let text: string;
+      let read: CacheRead;
       try {
-        text = await fs.readFile(file, 'utf8');
-      } catch {
-        continue;
+        read = decodeCacheText(await readEntryText(file), file);
+      } catch (e) {
+        if (!(e instanceof ForeignFileError)) continue;
+        read = { kind: 'corrupt', path: file, reason: e.message };
       }
-      const reason = unreadableReason(decodeCacheText(text, file));
+      const reason = unreadableReason(read);
       if (reason === undefined) continue;
       out.push(this.#report({ path: file, movedTo: await quarantineFile(file), reason }, { containerId }));
     }
@@ -312,13 +319,22 @@ export class ResultCache {
     const file = path.join(this.resultsDir, name);
     let text: string;
     try {
-      text = await fs.readFile(file, 'utf8');
+      text = await readEntryText(file);
     } catch {
-      return undefined;
+      return undefined; // gone, unreadable, or not a file this library wrote (see readEntryText)
     }
     const read = decodeCacheText(text, file);
     return read.kind === 'entry' ? attachmentOf(read.entry) : undefined;
   }
+}
+
+/**
+ * The text of a cache entry, refusing (ForeignFileError) a symlink, a non-regular file or one over
+ * {@link MAX_CACHE_ENTRY_BYTES}: entries are written by rename, so only a hostile or broken hand puts
+ * such a thing there, and reading it could block forever (FIFO) or without bound (/dev/zero).
+ */
+async function readEntryText(file: string): Promise<string> {
+  return (await readOwnFile(file, MAX_CACHE_ENTRY_BYTES)).text;
 }
 
 function contextOf(key: Partial<AttachmentKey>): ErrorContext {

@@ -15,6 +15,12 @@ import path from 'node:path';
 import { ErrorCode, ValidationError } from '../core/errors.ts';
 import { LockTimeoutError } from '../core/runtime-errors.ts';
 import { assertPathComponent } from '../types/validate.ts';
+import {
+  assertRealDirectory,
+  ForeignFileError,
+  MAX_LOCK_FILE_BYTES,
+  readOwnFile,
+} from '../cache/own-file.ts';
 
 /** Releases a held lock. Calling it more than once is harmless. */
 export type Release = () => void;
@@ -291,7 +297,7 @@ export class ContainerLockFile {
     const content = `${process.pid} ${(await ownStartTime) ?? ''}\n`;
     const deadline = Date.now() + (options?.timeoutMs ?? 60_000);
     let delay = 5;
-    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await this.makeDir();
     for (;;) {
       try {
         const handle = await fs.open(file, 'wx', 0o600);
@@ -304,14 +310,14 @@ export class ContainerLockFile {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') {
-          await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+          await this.makeDir();
           continue;
         }
         if (code !== 'EEXIST') throw e;
       }
       const holder = await readHolder(file);
       if (holder === undefined) continue; // released between our open and read
-      if (!(await holderAlive(holder.content, holder.mtimeMs))) {
+      if (holder.foreign || !(await holderAlive(holder.content, holder.mtimeMs))) {
         await removeIfSame(file, holder.ino);
         continue;
       }
@@ -324,6 +330,12 @@ export class ContainerLockFile {
       delay = Math.min(delay * 2, 200);
     }
   }
+
+  /** Create the lock directory, refusing a symlink there (locks would land outside the cache dir). */
+  private async makeDir(): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await assertRealDirectory(this.dir, 'lock directory');
+  }
 }
 
 function once2(fn: () => Promise<unknown>): () => Promise<void> {
@@ -334,19 +346,25 @@ function once2(fn: () => Promise<unknown>): () => Promise<void> {
   };
 }
 
+/**
+ * The lock file's content and identity; undefined when it is gone. `foreign` marks a file no holder
+ * can have made (holders create a regular file with O_EXCL, which never follows or reuses a
+ * symlink): a symlink, FIFO, device or oversized file. Such a file is reclaimed at once rather than
+ * read — reading a FIFO would block past every timeout and signal — and reclaiming it cannot let two
+ * holders in, as no holder's lock is ever one.
+ */
 async function readHolder(
   file: string,
-): Promise<{ content: string; ino: number; mtimeMs: number } | undefined> {
+): Promise<{ content: string; ino: number; mtimeMs: number; foreign: boolean } | undefined> {
   try {
-    const handle = await fs.open(file, 'r');
-    try {
-      const st = await handle.stat();
-      const content = await handle.readFile('utf8');
-      return { content, ino: st.ino, mtimeMs: st.mtimeMs };
-    } finally {
-      await handle.close();
-    }
+    const own = await readOwnFile(file, MAX_LOCK_FILE_BYTES);
+    return { content: own.text, ino: own.ino, mtimeMs: own.mtimeMs, foreign: false };
   } catch (e) {
+    if (e instanceof ForeignFileError) {
+      const st = await fs.lstat(file).catch(() => undefined);
+      if (st === undefined) return undefined;
+      return { content: '', ino: st.ino, mtimeMs: st.mtimeMs, foreign: true };
+    }
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
@@ -359,7 +377,8 @@ async function readHolder(
  */
 async function removeIfSame(file: string, ino: number): Promise<void> {
   try {
-    const st = await fs.stat(file);
+    // lstat: the identity of the entry itself, which for a symlink is not its target's.
+    const st = await fs.lstat(file);
     if (st.ino === ino) await fs.unlink(file);
   } catch {
     // gone already
