@@ -3,9 +3,10 @@
  * file created with O_EXCL or renamed into place, so a symlink, FIFO, device or socket there, or a
  * file far larger than anything written, is never legitimate: it is refused without being read.
  * Without this, a FIFO blocks the read (and the timeout and signal with it) forever and a symlink to
- * /dev/zero reads until memory runs out (issue 16).
+ * /dev/zero reads until memory runs out.
  */
-import { constants, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
+import { readBoundedFile } from '../core/bounded-read.ts';
 import { CacheError } from '../core/errors.ts';
 
 /**
@@ -17,18 +18,6 @@ export const MAX_CACHE_ENTRY_BYTES = 16 * 1024 * 1024;
 /** A lock file larger than this is refused: it holds `<pid> <start time>\n`, a few dozen bytes. */
 export const MAX_LOCK_FILE_BYTES = 4 * 1024;
 
-/** Why a file this library wrote itself cannot be read as one; `code` is the errno-style reason. */
-export class ForeignFileError extends Error {
-  readonly code: 'ELOOP' | 'ENOTREG' | 'EFBIG';
-  readonly path: string;
-  constructor(code: 'ELOOP' | 'ENOTREG' | 'EFBIG', text: string, file: string) {
-    super(text);
-    this.name = 'ForeignFileError';
-    this.code = code;
-    this.path = file;
-  }
-}
-
 /** What {@link readOwnFile} returns: the text and the inode it came from. */
 export interface OwnFile {
   text: string;
@@ -37,41 +26,13 @@ export interface OwnFile {
 }
 
 /**
- * Read `file` as UTF-8 if it is a regular file of at most `maxBytes`, without following a final
- * symlink and without blocking on a FIFO (O_NOFOLLOW|O_NONBLOCK, then fstat). Refusals are
- * {@link ForeignFileError}s; other errors (ENOENT, EACCES) are thrown as the system gives them.
+ * Read `file` as UTF-8 if it is a regular file of at most `maxBytes`, never following a final
+ * symlink and never blocking on a FIFO (see core/bounded-read.ts). Refusals are
+ * `UnreadableFileError`s; other errors (ENOENT, EACCES) are thrown as the system gives them.
  */
 export async function readOwnFile(file: string, maxBytes: number): Promise<OwnFile> {
-  let handle: fs.FileHandle;
-  try {
-    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw new ForeignFileError('ELOOP', 'is a symlink', file);
-    // open(2) of a Unix socket fails with ENXIO: not a file either.
-    if (code === 'ENXIO') throw new ForeignFileError('ENOTREG', 'not a regular file', file);
-    throw e;
-  }
-  try {
-    const st = await handle.stat();
-    if (!st.isFile()) throw new ForeignFileError('ENOTREG', 'not a regular file', file);
-    const tooLarge = () =>
-      new ForeignFileError('EFBIG', `file too large (over ${String(maxBytes)} bytes)`, file);
-    if (st.size > maxBytes) throw tooLarge();
-    // Room for one byte more than fstat saw: a file that grew while read past the bound is refused,
-    // and the read never goes further than that whatever the file does.
-    const buf = Buffer.alloc(Math.min(maxBytes, st.size) + 1);
-    let length = 0;
-    while (length < buf.length) {
-      const { bytesRead } = await handle.read(buf, length, buf.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    if (length > maxBytes) throw tooLarge();
-    return { text: buf.toString('utf8', 0, length), ino: st.ino, mtimeMs: st.mtimeMs };
-  } finally {
-    await handle.close();
-  }
+  const { bytes, ino, mtimeMs } = await readBoundedFile(file, maxBytes, { followSymlinks: false });
+  return { text: bytes.toString('utf8'), ino, mtimeMs };
 }
 
 /**

@@ -25,7 +25,8 @@ import {
   TEMP_PREFIX,
   unreadableReason,
 } from './entry.ts';
-import { assertRealDirectory, ForeignFileError, MAX_CACHE_ENTRY_BYTES, readOwnFile } from './own-file.ts';
+import { UnreadableFileError } from '../core/bounded-read.ts';
+import { assertRealDirectory, MAX_CACHE_ENTRY_BYTES, readOwnFile } from './own-file.ts';
 
 /** What a quarantine reports: the file, where it went (undefined: removed instead), and why. */
 export interface QuarantineInfo {
@@ -159,7 +160,7 @@ export class ResultCache {
     } catch (e) {
       // A symlink, FIFO, device or oversized file is no entry this library wrote: corrupt, so DEL
       // goes on without it and it is moved aside like any unreadable entry.
-      if (e instanceof ForeignFileError) return { kind: 'corrupt', path: file, reason: e.message };
+      if (e instanceof UnreadableFileError) return { kind: 'corrupt', path: file, reason: e.message };
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing', path: file };
       throw new CacheError(`failed to read cache file ${file}: ${(e as Error).message}`, {
@@ -257,7 +258,7 @@ export class ResultCache {
       try {
         read = decodeCacheText(await readEntryText(file), file);
       } catch (e) {
-        if (!(e instanceof ForeignFileError)) continue;
+        if (!(e instanceof UnreadableFileError)) continue;
         read = { kind: 'corrupt', path: file, reason: e.message };
       }
       const reason = unreadableReason(read);
@@ -329,7 +330,7 @@ export class ResultCache {
 }
 
 /**
- * The text of a cache entry, refusing (ForeignFileError) a symlink, a non-regular file or one over
+ * The text of a cache entry, refusing (UnreadableFileError) a symlink, a non-regular file or one over
  * {@link MAX_CACHE_ENTRY_BYTES}: entries are written by rename, so only a hostile or broken hand puts
  * such a thing there, and reading it could block forever (FIFO) or without bound (/dev/zero).
  */

@@ -6,9 +6,9 @@
  * Plus a scan that never throws (`loadNetworkConfDir`) for runtimes that want every network of a
  * directory with per-file diagnostics instead of Go's "first broken file aborts the lookup".
  */
-import { constants } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { readBoundedFile } from '../core/bounded-read.ts';
 import { goErrnoText } from '../go/process.ts';
 import { compareUtf8, goMarshal } from '../go/json-encode.ts';
 import { scanJson } from '../go/json-scan.ts';
@@ -121,42 +121,11 @@ async function* readInOrder(files: readonly string[], window = 16): AsyncGenerat
 /** A configuration file larger than this is refused (a network list is a few KiB; Go has no limit). */
 export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
 
-/**
- * The bytes of `file`, refusing anything but a regular file of at most {@link MAX_CONFIG_FILE_BYTES}.
- * A symlink is followed (ConfigMaps are symlinks), but O_NONBLOCK keeps a FIFO at the end of it from
- * blocking the open, and the type check after it keeps FIFOs and devices such as /dev/zero from
- * being read at all. Growth while reading is bounded too.
- */
-async function readRegularFile(file: string): Promise<Buffer> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const st = await handle.stat();
-    // Worded for goPathError: `read <file>: <text>`, as Go words a failed read.
-    const refuse = (code: string, text: string): never => {
-      throw Object.assign(new Error(text), { code, syscall: 'read', path: file });
-    };
-    const tooLarge = `file too large (over ${String(MAX_CONFIG_FILE_BYTES)} bytes)`;
-    if (st.isDirectory()) refuse('EISDIR', 'is a directory');
-    if (!st.isFile()) refuse('ENOTREG', 'not a regular file');
-    if (st.size > MAX_CONFIG_FILE_BYTES) refuse('EFBIG', tooLarge);
-    const buf = Buffer.alloc(MAX_CONFIG_FILE_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, length, buf.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > MAX_CONFIG_FILE_BYTES) refuse('EFBIG', tooLarge);
-    }
-    return buf.subarray(0, length);
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Read a config file; `undefined` when it vanished since the directory was listed. */
 async function readConfigFile(file: string, tolerateMissing: boolean): Promise<Uint8Array | undefined> {
   try {
-    return await readRegularFile(file);
+    // Symlinks are followed: ConfigMaps are symlinks. A FIFO, a device or an oversized file is not read.
+    return (await readBoundedFile(file, MAX_CONFIG_FILE_BYTES, { followSymlinks: true })).bytes;
   } catch (e) {
     if (tolerateMissing && errnoCode(e) === 'ENOENT') return undefined;
     throw new ConfigError(`error reading ${file}: ${goPathError(e, 'open', file)}`, { cause: e, file });

@@ -15,12 +15,8 @@ import path from 'node:path';
 import { ErrorCode, ValidationError } from '../core/errors.ts';
 import { LockTimeoutError } from '../core/runtime-errors.ts';
 import { assertPathComponent } from '../types/validate.ts';
-import {
-  assertRealDirectory,
-  ForeignFileError,
-  MAX_LOCK_FILE_BYTES,
-  readOwnFile,
-} from '../cache/own-file.ts';
+import { assertRealDirectory, MAX_LOCK_FILE_BYTES, readOwnFile } from '../cache/own-file.ts';
+import { UnreadableFileError } from '../core/bounded-read.ts';
 
 /** Releases a held lock. Calling it more than once is harmless. */
 export type Release = () => void;
@@ -360,7 +356,7 @@ async function readHolder(
     const own = await readOwnFile(file, MAX_LOCK_FILE_BYTES);
     return { content: own.text, ino: own.ino, mtimeMs: own.mtimeMs, foreign: false };
   } catch (e) {
-    if (e instanceof ForeignFileError) {
+    if (e instanceof UnreadableFileError) {
       const st = await fs.lstat(file).catch(() => undefined);
       if (st === undefined) return undefined;
       return { content: '', ino: st.ino, mtimeMs: st.mtimeMs, foreign: true };
