@@ -1,7 +1,9 @@
-// Small host-side helpers for tests that look at the kernel: run a command (no shell) and read a
-// namespace's IPv4 addresses.
+// Small host-side helpers for tests that look at the kernel: run a command (no shell), read a
+// namespace's IPv4 addresses, and read this process's mount table.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 
 export interface ShResult {
   status: number | null;
@@ -30,4 +32,28 @@ export function ipv4AddrsIn(ns: string): Record<string, string[]> {
       .map((a) => `${a.local}/${a.prefixlen}`);
   }
   return out;
+}
+
+/** The mount table lines whose mount point is exactly `p` (stacked mounts give several). */
+export function mountsAt(p: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[4] === p);
+}
+
+/** Mount points at or below `dir`, deepest first (the order to unmount them in). */
+export function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((p) => p === dir || p.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
+/** Whether anything (a symlink included) exists at `p`. */
+export async function present(p: string): Promise<boolean> {
+  return lstat(p).then(
+    () => true,
+    () => false,
+  );
 }

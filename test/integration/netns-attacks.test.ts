@@ -4,15 +4,15 @@
  * must resolve cleanly. Names carry the pid; the after hook removes whatever is left.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { constants, existsSync, readFileSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, open, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, type TestContext, test } from 'node:test';
 import { createNetns, DEFAULT_NETNS_DIR, deleteNetns, netnsExists } from '../../src/netns/netns.ts';
 import { detachPin } from '../../src/netns/pin.ts';
 import { findHelper } from '../../src/netns/run-helper.ts';
+import { mountsAt, mountsUnder, present, sh } from '../helpers/host.ts';
 
 const PREFIX = `libcni-atk-${String(process.pid)}`;
 let seq = 0;
@@ -34,33 +34,6 @@ function skipped(t: TestContext): boolean {
 const tmpDirs: string[] = [];
 const leftovers = new Set<string>(); // files in /run/netns a test may leave
 
-function run(argv: string[]): { status: number | null; stdout: string; stderr: string } {
-  const [cmd, ...args] = argv;
-  const r = spawnSync(cmd!, args, { encoding: 'utf8', timeout: 20_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function mountsAt(p: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter((l) => l.split(' ')[4] === p);
-}
-
-function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((p) => p === dir || p.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
-}
-
-async function present(p: string): Promise<boolean> {
-  return lstat(p).then(
-    () => true,
-    () => false,
-  );
-}
-
 async function tempDir(): Promise<string> {
   const d = await mkdtemp(path.join(os.tmpdir(), 'libcni-atk-'));
   tmpDirs.push(d);
@@ -71,21 +44,21 @@ async function tempDir(): Promise<string> {
 async function victimMount(): Promise<string> {
   const dir = path.join(await tempDir(), 'victim');
   await mkdir(dir);
-  const r = run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'libcni-victim', dir]);
+  const r = sh(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'libcni-victim', dir]);
   assert.equal(r.status, 0, r.stderr);
   return dir;
 }
 
 after(() => {
   for (const p of leftovers) {
-    if (mountsAt(p).length > 0) run(['umount', '-l', p]);
-    run(['rm', '-f', '--', p]);
+    if (mountsAt(p).length > 0) sh(['umount', '-l', p]);
+    sh(['rm', '-f', '--', p]);
   }
   for (const d of tmpDirs) {
     for (let i = 0; i < 16 && mountsUnder(d).length > 0; i++) {
-      for (const p of mountsUnder(d)) run(['umount', '-l', p]);
+      for (const p of mountsUnder(d)) sh(['umount', '-l', p]);
     }
-    run(['rm', '-rf', '--', d]);
+    sh(['rm', '-rf', '--', d]);
   }
   const left = readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
@@ -115,7 +88,7 @@ test('the same through cnitool netns del', async (t) => {
   leftovers.add(link);
   await symlink(victim, link);
   const main = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
-  const r = run([process.execPath, '--import', 'tsx', main, 'netns', 'del', name]);
+  const r = sh([process.execPath, '--import', 'tsx', main, 'netns', 'del', name]);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(await present(link), false);
   assert.equal(mountsAt(victim).length, 1, 'the link target is still mounted');
@@ -128,7 +101,7 @@ test('a symlink to another pinned namespace or a mounted file: nothing but the l
   const other = await createNetns(uniqueName('other'), { baseDir: elsewhere });
   const file = path.join(elsewhere, 'bound');
   await writeFile(file, 'x');
-  assert.equal(run(['mount', '--bind', '/etc/hostname', file]).status, 0);
+  assert.equal(sh(['mount', '--bind', '/etc/hostname', file]).status, 0);
   await mkdir(baseDir, { recursive: true });
   for (const [i, target] of [other.path, file].entries()) {
     const link = path.join(baseDir, `l${String(i)}`);
@@ -151,7 +124,7 @@ test('the unmount goes through the descriptor it checked, never through a path',
   const dir = await tempDir();
   const pinned = path.join(dir, 'pinned');
   await writeFile(pinned, '');
-  assert.equal(run(['unshare', `--net=${pinned}`, 'true']).status, 0);
+  assert.equal(sh(['unshare', `--net=${pinned}`, 'true']).status, 0);
   const victim = await victimMount();
   // What deleteNetns holds after its checks: a descriptor on the namespace mount. Whatever the
   // path names by the time of the unmount (here: a symlink to the victim), the descriptor decides.

@@ -6,12 +6,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { chmod, lstat, mkdtemp, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, type TestContext, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { findHelper } from '../../src/netns/run-helper.ts';
+import { mountsAt, mountsUnder, present, sh } from '../helpers/host.ts';
 import {
   createNetns,
   DEFAULT_NETNS_DIR,
@@ -46,29 +47,8 @@ const nsPaths = new Set<string>();
 const tmpDirs: string[] = [];
 const runNetnsExisted = existsSync(DEFAULT_NETNS_DIR);
 
-function run(argv: string[]): { status: number | null; stdout: string; stderr: string } {
-  const [cmd, ...args] = argv;
-  const r = spawnSync(cmd!, args, { encoding: 'utf8', timeout: 10_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function mountedAt(p: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter((l) => l.split(' ')[4] === p);
-}
-
-/** Mount points at or below `dir`, deepest first. */
-function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((p) => p === dir || p.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
-}
-
 function ipNetnsList(): string[] {
-  const r = run(['ip', 'netns', 'list']);
+  const r = sh(['ip', 'netns', 'list']);
   assert.equal(r.status, 0, r.stderr);
   return r.stdout
     .split('\n')
@@ -78,7 +58,7 @@ function ipNetnsList(): string[] {
 
 /** The namespace inode as seen from inside it: proves the file really pins a network namespace. */
 function netnsIdVia(nsPath: string): string {
-  const r = run(['nsenter', `--net=${nsPath}`, 'readlink', '/proc/self/ns/net']);
+  const r = sh(['nsenter', `--net=${nsPath}`, 'readlink', '/proc/self/ns/net']);
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.trim();
 }
@@ -89,18 +69,11 @@ async function track(p: Promise<{ name: string; path: string }>): Promise<{ name
   return ns;
 }
 
-async function present(p: string): Promise<boolean> {
-  return lstat(p).then(
-    () => true,
-    () => false,
-  );
-}
-
 after(() => {
   for (const p of nsPaths) {
-    if (mountedAt(p).length > 0) run(['umount', '-l', p]);
+    if (mountsAt(p).length > 0) sh(['umount', '-l', p]);
     try {
-      if (existsSync(p)) run(['rm', '-f', '--', p]);
+      if (existsSync(p)) sh(['rm', '-f', '--', p]);
     } catch {
       // keep going: the other leftovers still need removing
     }
@@ -111,14 +84,14 @@ after(() => {
     for (let i = 0; i < 16; i++) {
       const below = mountsUnder(d);
       if (below.length === 0) break;
-      for (const p of below) run(['umount', '-l', p]);
+      for (const p of below) sh(['umount', '-l', p]);
     }
-    run(['rm', '-rf', '--', d]);
+    sh(['rm', '-rf', '--', d]);
   }
   if (!runNetnsExisted && existsSync(DEFAULT_NETNS_DIR) && readdirSync(DEFAULT_NETNS_DIR).length === 0) {
     // Plain umount: it refuses if someone else has started pinning namespaces there meanwhile.
-    if (mountedAt(DEFAULT_NETNS_DIR).length > 0) run(['umount', DEFAULT_NETNS_DIR]);
-    run(['rmdir', DEFAULT_NETNS_DIR]);
+    if (mountsAt(DEFAULT_NETNS_DIR).length > 0) sh(['umount', DEFAULT_NETNS_DIR]);
+    sh(['rmdir', DEFAULT_NETNS_DIR]);
   }
   const left = readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
@@ -139,17 +112,17 @@ test('named namespace in /run/netns: create, verify with ip and nsenter, list, d
 
   assert.equal(await netnsExists(ns.path), true);
   assert.ok(ipNetnsList().includes(name), 'ip netns list shows it');
-  const lo = run(['ip', '-n', name, 'link', 'show', 'lo']);
+  const lo = sh(['ip', '-n', name, 'link', 'show', 'lo']);
   assert.equal(lo.status, 0, lo.stderr);
   assert.match(lo.stdout, /\blo\b/);
-  assert.equal(run(['nsenter', `--net=${ns.path}`, 'true']).status, 0);
+  assert.equal(sh(['nsenter', `--net=${ns.path}`, 'true']).status, 0);
   assert.notEqual(netnsIdVia(ns.path), readlinkSync('/proc/self/ns/net'));
   assert.ok((await listNetns()).some((e) => e.name === name && e.path === ns.path));
 
   await deleteNetns(name);
   assert.equal(await present(ns.path), false);
   assert.equal(await netnsExists(ns.path), false);
-  assert.equal(mountedAt(ns.path).length, 0);
+  assert.equal(mountsAt(ns.path).length, 0);
   assert.ok(!ipNetnsList().includes(name));
   await deleteNetns(name); // twice: not an error
   await deleteNetns(ns.path);
@@ -168,7 +141,7 @@ test('an existing name is refused with EEXIST and the existing namespace is unto
     );
   }
   assert.equal(netnsIdVia(ns.path), before);
-  assert.equal(mountedAt(ns.path).length, 1);
+  assert.equal(mountsAt(ns.path).length, 1);
   await deleteNetns(name);
 });
 
@@ -190,13 +163,13 @@ test('both mechanisms in /run/netns, each deleting what the other made', async (
   for (const ns of [a, b]) {
     assert.equal(await netnsExists(ns.path), true);
     assert.ok(ipNetnsList().includes(ns.name));
-    assert.equal(run(['ip', '-n', ns.name, 'link', 'show', 'lo']).status, 0);
+    assert.equal(sh(['ip', '-n', ns.name, 'link', 'show', 'lo']).status, 0);
   }
   await deleteNetns(a.name, { mechanism: 'ip' });
   await deleteNetns(b.name, { mechanism: 'unshare' });
   for (const ns of [a, b]) {
     assert.equal(await present(ns.path), false);
-    assert.equal(mountedAt(ns.path).length, 0);
+    assert.equal(mountsAt(ns.path).length, 0);
   }
 });
 
@@ -210,7 +183,7 @@ test('custom temp baseDir: shared bind mount, create, list, nsenter, delete twic
   assert.equal(n1.path, path.join(baseDir, n1.name));
 
   // set up like iproute2's directory: a mount point of its own, with shared propagation
-  const dirMounts = mountedAt(baseDir);
+  const dirMounts = mountsAt(baseDir);
   assert.equal(dirMounts.length, 1, 'exactly one self bind mount');
   assert.match(dirMounts[0]!, / shared:\d+/);
 
@@ -222,7 +195,7 @@ test('custom temp baseDir: shared bind mount, create, list, nsenter, delete twic
   assert.ok(!(await listNetns()).some((e) => e.name === n1.name));
   assert.equal(await netnsExists(n1.path), true);
   assert.notEqual(netnsIdVia(n1.path), netnsIdVia(n2.path));
-  const lo = run(['nsenter', `--net=${n1.path}`, 'ip', 'link', 'show', 'lo']);
+  const lo = sh(['nsenter', `--net=${n1.path}`, 'ip', 'link', 'show', 'lo']);
   assert.equal(lo.status, 0, lo.stderr);
 
   await assert.rejects(
@@ -241,11 +214,11 @@ test('custom temp baseDir: shared bind mount, create, list, nsenter, delete twic
   assert.deepEqual(await listNetns({ baseDir }), []);
   for (const ns of [n1, n2]) {
     assert.equal(await present(ns.path), false);
-    assert.equal(mountedAt(ns.path).length, 0);
+    assert.equal(mountsAt(ns.path).length, 0);
   }
   // a second create reuses the mount instead of stacking another one
   const n3 = await track(createNetns(uniqueName('again'), { baseDir }));
-  assert.equal(mountedAt(baseDir).length, 1);
+  assert.equal(mountsAt(baseDir).length, 1);
   await deleteNetns(n3.name, { baseDir });
 });
 
@@ -257,7 +230,7 @@ test('an nsfs mount outside baseDir may be deleted by path', async (t) => {
   // default baseDir: the path is outside it, but it is a network namespace mount
   await deleteNetns(elsewhere.path);
   assert.equal(await present(elsewhere.path), false);
-  assert.equal(mountedAt(elsewhere.path).length, 0);
+  assert.equal(mountsAt(elsewhere.path).length, 0);
 });
 
 test('without CAP_SYS_ADMIN: EPERM saying root is needed, nothing created', async (t) => {
@@ -291,15 +264,15 @@ test('netnsExists is false for a pinned namespace of another kind', async (t) =>
   const root = await mkdtemp(path.join(os.tmpdir(), 'libcni-'));
   tmpDirs.push(root);
   const uts = path.join(root, 'uts');
-  run(['touch', uts]);
+  sh(['touch', uts]);
   nsPaths.add(uts);
-  const r = run(['unshare', `--uts=${uts}`, 'true']);
+  const r = sh(['unshare', `--uts=${uts}`, 'true']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal((await stat(uts)).isFile(), true);
   assert.equal(await netnsExists(uts), false);
   // and deleteNetns refuses it outside baseDir: it is not a network namespace
   await assert.rejects(deleteNetns(uts), (e: unknown) => e instanceof NetnsError && e.reason === 'ENOTNETNS');
-  assert.equal(run(['umount', uts]).status, 0);
+  assert.equal(sh(['umount', uts]).status, 0);
 });
 
 test('concurrent creates in a fresh baseDir set it up once', async (t) => {
@@ -308,7 +281,7 @@ test('concurrent creates in a fresh baseDir set it up once', async (t) => {
   tmpDirs.push(root);
   const baseDir = path.join(root, 'fresh');
   const made = await Promise.all([1, 2, 3].map(() => track(createNetns(undefined, { baseDir }))));
-  assert.equal(mountedAt(baseDir).length, 1);
+  assert.equal(mountsAt(baseDir).length, 1);
   assert.equal((await listNetns({ baseDir })).length, 3);
   await Promise.all(made.map((ns) => deleteNetns(ns.path, { baseDir })));
   assert.deepEqual(await listNetns({ baseDir }), []);
@@ -353,8 +326,8 @@ test('a file named -all in /run/netns is deleted alone, never as `ip netns del -
   const odd = path.join(DEFAULT_NETNS_DIR, '-all');
   assert.equal(existsSync(odd), false, 'no pre-existing /run/netns/-all');
   nsPaths.add(odd);
-  run(['touch', odd]);
-  const r = run(['unshare', `--net=${odd}`, 'true']);
+  sh(['touch', odd]);
+  const r = sh(['unshare', `--net=${odd}`, 'true']);
   assert.equal(r.status, 0, r.stderr);
   await deleteNetns(odd);
   assert.equal(await present(odd), false);
