@@ -8,6 +8,7 @@ import { NotReadyError, type RollbackOutcome, SetupError } from '../core/runtime
 import { convertResult } from '../types/convert.ts';
 import type { Result } from '../types/result-model.ts';
 import { mergeArgs, mergeCapabilityArgs } from './args.ts';
+import { chooseContainerNetworks } from './container-networks.ts';
 import { asError, DEFAULT_CLEANUP_TIMEOUT_MS, type ResolvedOptions } from './context.ts';
 import type { OperationContext } from './coordination.ts';
 import { allocateInterfaceNames } from './ifnames.ts';
@@ -31,7 +32,7 @@ interface Attached {
 }
 
 /** Convert a result for merging; a result we cannot convert is still returned raw. */
-function toMergeable(raw: Result): Result {
+export function toMergeable(raw: Result): Result {
   const version = (raw as { cniVersion?: unknown }).cniVersion;
   if (version === '1.1.0') return raw;
   return convertResult(raw, '1.1.0');
@@ -105,9 +106,19 @@ export async function setup(
   opts: SetupOptions,
 ): Promise<SetupResult> {
   return ctx.coordination.withContainer(containerId, opts.signal, async (snapshot) => {
-    assertReady(ctx.options, snapshot);
-    const networks = snapshot.networks;
-    const planned = plan(ctx.options, containerId, netnsPath, networks, opts);
+    let planned: PlannedAttachment[];
+    if (opts.networks === undefined) {
+      assertReady(ctx.options, snapshot);
+      planned = plan(ctx.options, containerId, netnsPath, snapshot.networks, opts);
+    } else {
+      // Chosen per container: the manager's own set and its readiness rules do not apply; each
+      // named network must be loaded (checked, with the interface names, before any plugin runs).
+      const chosen = chooseContainerNetworks(snapshot, opts.networks, opts.perNetwork, ctx.options, true);
+      planned = plan(ctx.options, containerId, netnsPath, chosen.networks, {
+        ...opts,
+        perNetwork: chosen.perNetwork,
+      });
+    }
     const parts = opts.parallel
       ? await addParallel(ctx, containerId, planned, opts.signal)
       : await addSerial(ctx, containerId, planned, opts.signal);

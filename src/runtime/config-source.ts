@@ -12,7 +12,7 @@ import type { ConfigLoadReason } from './types.ts';
 import { ConfDirWatcher } from './watch.ts';
 
 export class ConfigSource implements SetSource {
-  private set: NetworkSet = { networks: [], configErrors: [], missing: [] };
+  private set: NetworkSet = { networks: [], configErrors: [], missing: [], available: [] };
   /** The error text last reported for each file, so an unchanged error is not reported again. */
   private lastErrorText = new Map<string, string>();
   private loadChain: Promise<unknown> = Promise.resolve();

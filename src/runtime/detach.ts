@@ -11,6 +11,7 @@ import type { NetworkConfigList } from '../config/types.ts';
 import { AggregateLibcniError, ConfigError, LibcniError } from '../core/errors.ts';
 import { greaterThanOrEqualTo } from '../types/version.ts';
 import { type PlannedAttachment, plan } from './attach.ts';
+import { chooseContainerNetworks, validEntries } from './container-networks.ts';
 import { asError, type Cni } from './context.ts';
 import type { OperationContext } from './coordination.ts';
 import type { ManagedNetwork } from './network-set.ts';
@@ -63,7 +64,7 @@ export function rtForCached(a: NetworkAttachment, netnsPath: string): RuntimeCon
 }
 
 /** A container's cached attachments, newest first (cache file mtime, then network order). */
-async function cachedAttachments(
+export async function cachedAttachments(
   cni: Cni,
   containerId: string,
   loaded: readonly ManagedNetwork[],
@@ -97,12 +98,20 @@ export async function teardown(
   netnsPath: string,
   opts: ContainerOpOptions,
 ): Promise<TeardownResult> {
-  return ctx.coordination.withContainer(containerId, opts.signal, async ({ networks }) => {
+  return ctx.coordination.withContainer(containerId, opts.signal, async (snapshot) => {
+    const { networks } = snapshot;
     const progress: TeardownProgress = { detached: [], errors: [] };
     const handled = await delCached(ctx, containerId, netnsPath, networks, opts.signal, progress);
     let planned: PlannedAttachment[] = [];
     try {
-      planned = plan(ctx.options, containerId, netnsPath, networks, opts);
+      if (opts.networks === undefined) planned = plan(ctx.options, containerId, netnsPath, networks, opts);
+      else {
+        const chosen = chooseContainerNetworks(snapshot, opts.networks, opts.perNetwork, ctx.options, false);
+        planned = plan(ctx.options, containerId, netnsPath, chosen.networks, {
+          ...opts,
+          perNetwork: chosen.perNetwork,
+        });
+      }
     } catch (e) {
       progress.errors.push(asError(e));
     }
@@ -180,11 +189,12 @@ export async function check(
     const errors: Error[] = [];
     const cached = (await cachedAttachments(ctx.cni, containerId, networks)).reverse();
     const attached = new Set(cached.map((a) => a.network));
-    for (const n of networks) {
-      if (!attached.has(n.name)) {
+    const expected = expectedNames(networks, opts);
+    for (const name of expected) {
+      if (!attached.has(name)) {
         errors.push(
-          new LibcniError(`container ${containerId} is not attached to network ${JSON.stringify(n.name)}`, {
-            context: { command: 'CHECK', network: n.name, containerId },
+          new LibcniError(`container ${containerId} is not attached to network ${JSON.stringify(name)}`, {
+            context: { command: 'CHECK', network: name, containerId },
           }),
         );
       }
@@ -203,7 +213,19 @@ export async function check(
   });
 }
 
-function supportsCheck(version: string): boolean {
+/**
+ * The networks a CHECK expects the container on: the manager's set, or the container's own list
+ * (`networks`, as given to setup) after the built-in networks it does not name.
+ */
+function expectedNames(networks: readonly ManagedNetwork[], opts: ContainerOpOptions): string[] {
+  if (opts.networks === undefined) return networks.map((n) => n.name);
+  const own = validEntries(opts.networks).map((e) => e.name);
+  const builtins = networks.filter((n) => n.builtin && !own.includes(n.name)).map((n) => n.name);
+  return [...builtins, ...own];
+}
+
+/** Whether a configuration's version has CHECK (>= 0.4.0). */
+export function supportsCheck(version: string): boolean {
   try {
     return greaterThanOrEqualTo(version, '0.4.0');
   } catch {

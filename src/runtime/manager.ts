@@ -21,6 +21,7 @@ import { asError, type Notify, type ResolvedOptions } from './context.ts';
 import { Coordination, type OperationContext } from './coordination.ts';
 import { check, teardown } from './detach.ts';
 import { gc } from './gc.ts';
+import { inspect } from './inspect.ts';
 import type { SetupResult } from './merge.ts';
 import type { ManagedNetwork, NetworkSet } from './network-set.ts';
 import type {
@@ -30,6 +31,8 @@ import type {
   TeardownResult,
   GcOptions,
   GcReport,
+  InspectOptions,
+  InspectResult,
   NetworkStatus,
   ManagerStatus,
   NetworkManagerEvents,
@@ -198,6 +201,21 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
    */
   async check(containerId: string, netnsPath: string, opts: ContainerOpOptions = {}): Promise<void> {
     return check(this.ops, containerId, netnsPath, opts);
+  }
+
+  /**
+   * What the container is attached to, from the attachment cache alone: usable in any process,
+   * including one that never ran `setup` (after a runtime restart). Gives each cached attachment
+   * (network, interface, namespace, cached result) oldest first, the merged view `setup` returns,
+   * the container's addresses with the pod IPs containerd would choose, and the DNS settings
+   * merged for `resolv.conf`. A container with nothing cached gives no attachments, not an error.
+   *
+   * With `check`, CHECK runs for each attachment in its cached namespace; each outcome is reported
+   * on the attachment (a failure does not throw) and `ok` is false if any failed. It holds the
+   * container's place like every container operation, so it never sees a setup half-made.
+   */
+  async inspect(containerId: string, opts: InspectOptions = {}): Promise<InspectResult> {
+    return inspect(this.ops, containerId, opts);
   }
 
   /**

@@ -55,6 +55,11 @@ export interface NetworkSet {
   configErrors: readonly ConfigFileError[];
   /** Networks requested by name that no file defines. */
   missing: readonly string[];
+  /**
+   * Every network loaded from the directory (last good versions included), in load order, before
+   * the selection rules: what a setup's per-container `networks` may name.
+   */
+  available: readonly ManagedNetwork[];
 }
 
 let loopbackList: NetworkConfigList | undefined;
@@ -136,5 +141,6 @@ export function buildNetworkSet(
     networks: chosen,
     configErrors: scan.errors.map((e) => ({ file: e.file, error: e.error })),
     missing,
+    available: all,
   };
 }

@@ -7,6 +7,7 @@ import type { ConfigFileError } from '../config/load.ts';
 import type { RollbackOutcome } from '../core/runtime-errors.ts';
 import type { Result } from '../types/result-model.ts';
 import type { CniArgsInput } from './args.ts';
+import type { MergedInterface, MergedRoute } from './merge.ts';
 
 /** How to construct a {@link NetworkManager}. */
 export interface NetworkManagerOptions {
@@ -85,6 +86,15 @@ export interface PerNetworkOptions {
   capabilityArgs?: Readonly<Record<string, unknown>> | undefined;
 }
 
+/** A network chosen for one container, with its own inputs (ocicni's `PodNetwork.Networks`). */
+export interface ContainerNetwork extends PerNetworkOptions {
+  /**
+   * A network the manager loaded: any valid network from the configuration, not only those it
+   * attaches by default (and the built-in loopback network's name, to place it).
+   */
+  name: string;
+}
+
 /** Options of {@link NetworkManager.setup}. */
 export interface SetupOptions {
   /** CNI_ARGS for every network, e.g. `{ K8S_POD_NAMESPACE: 'ns', K8S_POD_NAME: 'pod' }`. */
@@ -93,6 +103,14 @@ export interface SetupOptions {
   capabilityArgs?: Readonly<Record<string, unknown>> | undefined;
   /** Per network name; entries for networks not in the set are ignored. */
   perNetwork?: Readonly<Record<string, PerNetworkOptions>> | undefined;
+  /**
+   * Attach exactly these networks, in this order, instead of the manager's set (the built-in
+   * loopback network, when on, still comes first unless named here). An entry's own fields take
+   * precedence over `perNetwork`. A name that is not loaded, a name given twice, or two networks
+   * with one interface name fail before any plugin runs. Pass the same list to `teardown` and
+   * `check` (their `networks`) so that they expect these networks rather than the manager's set.
+   */
+  networks?: readonly ContainerNetwork[] | undefined;
   /** Attach all networks at once instead of one after another (default false). */
   parallel?: boolean | undefined;
   /** Cancels the setup (the rollback still runs, under its own deadline). */
@@ -106,7 +124,92 @@ export interface ContainerOpOptions {
    * that falls back to the loaded configuration names the right interface.
    */
   perNetwork?: Readonly<Record<string, PerNetworkOptions>> | undefined;
+  /**
+   * The networks the container was set up with when setup was given `networks`: teardown sends
+   * its configuration-based DELs (for networks with no cache entry) only to these, and check
+   * expects only these. Cached attachments are handled whatever this says.
+   */
+  networks?: readonly ContainerNetwork[] | undefined;
   signal?: AbortSignal | undefined;
+}
+
+/** Options of {@link NetworkManager.inspect}. */
+export interface InspectOptions {
+  /** Also run CHECK for each cached attachment (in its cached namespace) and report the outcome. */
+  check?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * What CHECK said about one attachment: `passed`, `failed` (with the error), or `unsupported`
+ * when its configuration's version predates CHECK (< 0.4.0), as {@link NetworkManager.check} skips.
+ */
+export type AttachmentCheck =
+  | { outcome: 'passed' }
+  | { outcome: 'failed'; error: Error }
+  | { outcome: 'unsupported'; cniVersion: string };
+
+/** One cached attachment of a container. */
+export interface InspectedAttachment {
+  network: string;
+  ifName: string;
+  /** The namespace path the attachment was made in, as cached. */
+  netns: string;
+  /**
+   * The cached result, in the cniVersion of the cached configuration (as Go's
+   * `GetNetworkListCachedResult` gives it); undefined when the entry holds none or `error` is set.
+   */
+  result: Result | undefined;
+  /** Why the cached entry could not be used (its config or result unreadable). */
+  error?: Error | undefined;
+  /** With `check`: CHECK's outcome. */
+  check?: AttachmentCheck | undefined;
+}
+
+/** An address on a container interface, flattened for a runtime. */
+export interface InspectedIP {
+  /** The container interface it is on. */
+  ifName: string;
+  network: string;
+  /** CIDR notation, as the plugin reported it. */
+  address: string;
+  /** The bare address (no prefix length). */
+  ip: string;
+  family: 4 | 6;
+  gateway?: string | undefined;
+}
+
+/** DNS settings merged over every attachment, in attachment order, each value once: `resolv.conf` material. */
+export interface ResolvDNS {
+  nameservers: string[];
+  search: string[];
+  options: string[];
+  /** The first network's `domain` that is set. */
+  domain?: string | undefined;
+}
+
+/** What {@link NetworkManager.inspect} returns: the container's networking, from the cache alone. */
+export interface InspectResult {
+  containerId: string;
+  /** Each cached attachment, oldest first (the order setup made them). */
+  attachments: InspectedAttachment[];
+  /** The merged view, as {@link NetworkManager.setup} returns it. */
+  interfaces: Record<string, MergedInterface>;
+  routes: MergedRoute[];
+  /** Every address on a container interface (sandboxed, or the one the network was asked to create), in attachment order. */
+  ips: InspectedIP[];
+  /**
+   * The pod IP as containerd chooses it: the first IPv4 address of the first container interface
+   * (`lo` excepted) that has an address; undefined when it has none.
+   */
+  primaryIPv4: string | undefined;
+  /** Likewise the first IPv6 address of that same interface. */
+  primaryIPv6: string | undefined;
+  dns: ResolvDNS;
+  /** Whether CHECK ran (`check: true`). */
+  checked: boolean;
+  /** Every cached entry was readable and, when checked, no CHECK failed. */
+  ok: boolean;
 }
 
 /** One attachment a teardown, rollback or GC removed. */
