@@ -9,7 +9,7 @@ export interface Row {
   section: string;
   metric: string;
   value: number;
-  unit: 'ms' | 'MB' | 'calls/s';
+  unit: 'ms' | 'MB' | 'calls/s' | 'x';
   /** The floor's figure, in the same unit. */
   floor?: number | undefined;
   floorLabel?: string | undefined;

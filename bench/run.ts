@@ -5,8 +5,8 @@
  *   npm run bench                      # = npm run build && node --import tsx bench/run.ts
  *   node --import tsx bench/run.ts --quick --only=exec,fixture --no-write
  *
- * Options: --quick (small counts, a smoke test), --only=<section,...> (exec, fixture, real, config,
- * gc, cli, ballast, memory), --memory-cycles=1000,10000, --no-write (print only: no results file, no
+ * Options: --quick (small counts, a smoke test), --only=<section,...> (vsgo, native, exec, fixture,
+ * real, config, gc, cli, ballast, memory), --memory-cycles=1000,10000, --no-write (print only: no results file, no
  * BENCHMARKS.md update).
  *
  * Writes bench/results/latest.json and replaces the generated part of BENCHMARKS.md (between the
@@ -29,6 +29,7 @@ import { describeMachine, markdownTable, type Row, textTable } from './report.ts
 import { onCleanup, runWithCleanup, scoped } from './scratch.ts';
 import { spawnerBallast } from './spawner-ballast.ts';
 import { now } from './stats.ts';
+import { nativeFloor, vsGo } from './vs-go.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILT_HELPER = `${ROOT}dist/invoke/spawner-child.js`;
@@ -107,6 +108,15 @@ async function main(): Promise<void> {
     }
   };
 
+  // First: BENCHMARKS.md leads with these (Go libcni on the same plugins; C posix_spawn per call).
+  await section('vsgo', () => Promise.resolve(vsGo(quick ? '1' : '1 8', quick)));
+  await section('native', () =>
+    Promise.resolve(
+      (quick ? [100] : [100, 1024, 4096])
+        .filter((mb) => (mb / 1024 + 2) * 2 ** 30 < os.freemem())
+        .flatMap((mb) => nativeFloor(quick ? 30 : mb > 1024 ? 50 : 200, mb)),
+    ),
+  );
   await section('exec', () => execFloor({ rounds: N.exec, spawner: newSpawner() }));
   await section('fixture', () =>
     fixtureChain({

@@ -15,7 +15,7 @@ import {
   ResultCache,
 } from '../cache/cache.ts';
 import type { NetworkConfigList, PluginConfig } from '../config/types.ts';
-import { DefaultExec } from '../invoke/exec.ts';
+import { sharedNativeExec } from '../invoke/native-exec.ts';
 import type { Result } from '../types/result-model.ts';
 import { greaterThanOrEqualTo, type PluginInfo } from '../types/version.ts';
 import { checkNotSupported, type Engine, keyOf } from './attachment.ts';
@@ -54,7 +54,7 @@ export class CNIConfig implements CNI {
       onQuarantine: options.onCacheQuarantine,
     });
     this.#engine = {
-      plugins: new PluginRunner(options.exec ?? new DefaultExec(), this.path, options),
+      plugins: new PluginRunner(options.exec ?? sharedNativeExec(), this.path, options),
       cache: this.#cache,
     };
   }

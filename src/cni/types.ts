@@ -90,7 +90,11 @@ export interface CNIConfigOptions {
   path: readonly string[];
   /** Attachment cache root (default `/var/lib/cni`). */
   cacheDir?: string | undefined;
-  /** Replaces how plugins are found and run (tests, spawner helper, remote execution). */
+  /**
+   * Replaces how plugins are found and run (tests, spawner helper, remote execution). Default: one
+   * process-wide {@link NativeExec} (posix_spawn through a small C helper; DefaultExec where that
+   * helper is unavailable).
+   */
   exec?: Exec | undefined;
   /** Default per-plugin-call timeout in ms (default: none). */
   timeoutMs?: number | undefined;

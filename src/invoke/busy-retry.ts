@@ -15,8 +15,19 @@ import { type RunSettings, runOnce } from './run-once.ts';
 /** Spawn-time errno values worth retrying: the binary is being written, or fork hit a limit. */
 const RETRYABLE_SPAWN_ERRNO = new Set(['ETXTBSY', 'EAGAIN']);
 
+/** One spawn of a plugin and its outcome: {@link runOnce}, or NativeExec's through its helper. */
+export type RunOnce = (
+  pluginPath: string,
+  stdin: Uint8Array,
+  env: Record<string, string>,
+  settings: RunSettings,
+  attempt: number,
+) => Promise<ExecOutput>;
+
 /** A plugin run to be started, and how to retry its spawn. */
 export interface BusyRun {
+  /** What starts it; default {@link runOnce}. */
+  runner?: RunOnce | undefined;
   pluginPath: string;
   stdin: Uint8Array;
   env: Record<string, string>;
@@ -47,7 +58,7 @@ export async function runOnceOrBusy(
   mayRetry: boolean,
 ): Promise<ExecOutput | undefined> {
   try {
-    return await runOnce(run.pluginPath, run.stdin, run.env, settings, attempt);
+    return await (run.runner ?? runOnce)(run.pluginPath, run.stdin, run.env, settings, attempt);
   } catch (err) {
     if (
       mayRetry &&

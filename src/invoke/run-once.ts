@@ -35,7 +35,7 @@ export interface RunSettings {
 
 type KillReason = 'timeout' | 'abort' | 'overflow';
 
-function spawnError(
+export function spawnError(
   pluginPath: string,
   err: NodeJS.ErrnoException,
   attempts: number,

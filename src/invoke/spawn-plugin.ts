@@ -23,7 +23,14 @@ import {
   type ExecOptions,
   type ExecOutput,
 } from './exec-options.ts';
-import { type BusyRun, busyAttempts, retryWhileBusy, runOnceOrBusy, stoppedBeforeRun } from './busy-retry.ts';
+import {
+  type BusyRun,
+  busyAttempts,
+  type RunOnce,
+  retryWhileBusy,
+  runOnceOrBusy,
+  stoppedBeforeRun,
+} from './busy-retry.ts';
 
 export { EXEC_DEFAULTS, type ExecOptions, type ExecOutput } from './exec-options.ts';
 
@@ -41,7 +48,21 @@ export { EXEC_DEFAULTS, type ExecOptions, type ExecOutput } from './exec-options
  *
  * The timeout covers the whole call, including spawn retries.
  */
-export async function spawnPlugin(
+export function spawnPlugin(
+  pluginPath: string,
+  stdin: Uint8Array,
+  env: Record<string, string>,
+  options?: ExecOptions,
+): Promise<ExecOutput> {
+  return runPluginWith(undefined, pluginPath, stdin, env, options);
+}
+
+/**
+ * {@link spawnPlugin} with another way to start one attempt (`runner`; default: `child_process`):
+ * the options, the retries of a busy binary and the call's deadline across them stay the same.
+ */
+export async function runPluginWith(
+  runner: RunOnce | undefined,
   pluginPath: string,
   stdin: Uint8Array,
   env: Record<string, string>,
@@ -49,6 +70,7 @@ export async function spawnPlugin(
 ): Promise<ExecOutput> {
   const timeoutMs = effectiveTimeoutMs(options);
   const run: BusyRun = {
+    runner,
     pluginPath,
     stdin,
     env,

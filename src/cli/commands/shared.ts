@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { CNIConfig } from '../../cni/index.ts';
 import { loadNetworkConf } from '../../config/load.ts';
 import type { NetworkConfigList } from '../../config/types.ts';
-import { DefaultExec } from '../../invoke/exec.ts';
+import { NativeExec } from '../../invoke/native-exec.ts';
 import { netnsExists } from '../../netns/netns.ts';
 import { ErrorCode, ValidationError } from '../../core/errors.ts';
 import type { CliOptions } from '../args.ts';
@@ -27,7 +27,7 @@ export function cniConfigFor(options: CliOptions, io: CliIO): CNIConfig {
     path: cniPath(io.env),
     cacheDir: cacheDirOf(options.cacheDir, io.env),
     timeoutMs: options.timeoutMs,
-    exec: new DefaultExec({
+    exec: new NativeExec({
       onStderr: (_plugin, text) => {
         io.stderr(text.endsWith('\n') ? text : `${text}\n`);
       },

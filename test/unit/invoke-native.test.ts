@@ -1,0 +1,170 @@
+// NativeExec beyond what invoke-exec.test.ts checks for every Exec: that calls really go through
+// its C helper, many at once; what happens when the helper dies under a call; and the fallback to
+// DefaultExec where the helper is unavailable. The shared guarantees (process-group kill, bounded
+// output, ETXTBSY retry, exact env, stdin EPIPE, spawn errors) run against it in invoke-exec.test.ts.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { PluginError } from '../../src/core/errors.ts';
+import { SpawnerError } from '../../src/core/runtime-errors.ts';
+import { CNIConfig } from '../../src/cni/config.ts';
+import { NativeExec } from '../../src/invoke/native-exec.ts';
+import { isRunning, makePluginDir, type PluginDir } from '../helpers/fixtures.ts';
+
+const STDIN = Buffer.from('{"cniVersion":"1.0.0","name":"native-test"}');
+const env = (command: string): Record<string, string> => ({ CNI_COMMAND: command, PATH: '/usr/bin:/bin' });
+
+describe('NativeExec', () => {
+  let plugins: PluginDir;
+  let exec: NativeExec;
+  before(async () => {
+    plugins = await makePluginDir({ fake: 'fake', instant: 'instant', sleep: 'sleep' });
+    exec = new NativeExec();
+  });
+  after(async () => {
+    await exec.close();
+    await plugins.cleanup();
+  });
+
+  test('uses its helper: the plugin is the helper child, in its own session, in our cwd', async () => {
+    await plugins.writePlan('fake', { ADD: { result: '{"via":"native"}' } });
+    const out = await exec.execPlugin(plugins.path('fake'), STDIN, env('ADD'));
+    assert.equal(out.stdout.toString(), '{"via":"native"}');
+    assert.equal(exec.fallbackReason, undefined, 'the helper binary is built (npm ci / build:native)');
+    const call = (await plugins.calls('fake')).at(-1)!;
+    assert.ok(exec.helperPid !== undefined && exec.helperPid !== process.pid);
+    assert.equal(call.ppid, exec.helperPid, 'started by the helper, not by a fork of Node');
+    assert.equal(call.sid, call.pid);
+    assert.equal(call.cwd, process.cwd());
+  });
+
+  test('the plugin inherits no file descriptor but its three pipes', async () => {
+    const lsfd = path.join(plugins.root, 'lsfd');
+    // The shell lists its own fds; anything the helper leaked would show up there.
+    await writeFile(lsfd, '#!/bin/sh\nexec ls /proc/self/fd\n', { mode: 0o755 });
+    const out = await exec.execPlugin(lsfd, STDIN, env('VERSION'));
+    // `ls` itself opens one fd for the directory it lists.
+    const fds = out.stdout.toString().trim().split(/\s+/).map(Number);
+    assert.deepEqual(
+      fds.filter((fd) => fd <= 2),
+      [0, 1, 2],
+    );
+    assert.ok(fds.length <= 4, `unexpected fds: ${fds.join(' ')}`);
+  });
+
+  test('runs calls concurrently, each with its own answer, through one helper', async () => {
+    const sleeper = path.join(plugins.root, 'echo-after');
+    await writeFile(sleeper, '#!/bin/sh\nsleep 0.3\necho "$CNI_CONTAINERID"\n', { mode: 0o755 });
+    const ids = Array.from({ length: 8 }, (_, i) => `c${i}`);
+    const started = Date.now();
+    const outs = await Promise.all(
+      ids.map((id) => exec.execPlugin(sleeper, STDIN, { ...env('ADD'), CNI_CONTAINERID: id })),
+    );
+    assert.deepEqual(
+      outs.map((o) => o.stdout.toString().trim()),
+      ids,
+    );
+    // Not a timing test of speed: 8 × 0.3 s one after the other would take 2.4 s at least.
+    assert.ok(Date.now() - started < 2400, 'the calls overlapped');
+  });
+
+  test('helper killed mid-call: the call fails (SpawnerError cause), its plugin group is killed, the next call works', async () => {
+    await plugins.writePlan('fake', { ADD: { delayMs: 60_000, grandchild: true } });
+    const seen = (await plugins.calls('fake')).length;
+    const pending = exec.execPlugin(plugins.path('fake'), STDIN, env('ADD'));
+    for (let i = 0; i < 250 && (await plugins.calls('fake')).length === seen; i++) await sleep(20);
+    const call = (await plugins.calls('fake')).at(-1)!;
+    const helper = exec.helperPid!;
+    process.kill(helper, 'SIGKILL');
+    await assert.rejects(pending, (err: unknown) => {
+      assert.ok(err instanceof PluginError);
+      assert.ok(err.cause instanceof SpawnerError);
+      assert.equal(err.cause.signal, 'SIGKILL');
+      assert.match(
+        err.message,
+        /native spawner helper \(pid \d+\) was killed by SIGKILL; the plugin may have run/,
+      );
+      return true;
+    });
+    for (let i = 0; i < 100 && (isRunning(call.pid) || isRunning(call.grandchildPid!)); i++) await sleep(20);
+    assert.equal(isRunning(call.pid), false, 'plugin killed');
+    assert.equal(isRunning(call.grandchildPid!), false, 'grandchild killed');
+
+    await plugins.writePlan('fake', { ADD: { result: '{"again":true}' } });
+    const out = await exec.execPlugin(plugins.path('fake'), STDIN, env('ADD'));
+    assert.equal(out.stdout.toString(), '{"again":true}');
+    assert.ok(exec.helperPid !== undefined && exec.helperPid !== helper, 'a new helper');
+    assert.equal(exec.fallbackReason, undefined, 'a helper that died is restarted, not given up on');
+  });
+
+  test('CNIConfig uses the native helper by default', async () => {
+    const cni = new CNIConfig({ path: [path.dirname(plugins.path('fake'))] });
+    await plugins.writePlan('fake', { VERSION: { version: ['1.0.0'] } });
+    await cni.getVersionInfo('fake');
+    const call = (await plugins.calls('fake')).at(-1)!;
+    assert.notEqual(call.ppid, process.pid, 'not spawned by this process');
+  });
+});
+
+describe('NativeExec fallback to DefaultExec', () => {
+  let plugins: PluginDir;
+  before(async () => {
+    plugins = await makePluginDir({ fake: 'fake' });
+  });
+  after(() => plugins.cleanup());
+
+  test('a missing helper binary: calls run through DefaultExec', async () => {
+    const exec = new NativeExec({ helperPath: path.join(plugins.root, 'no-such-helper') });
+    await plugins.writePlan('fake', { ADD: { result: '{"via":"fallback"}' } });
+    const out = await exec.execPlugin(plugins.path('fake'), STDIN, env('ADD'));
+    assert.equal(out.stdout.toString(), '{"via":"fallback"}');
+    assert.match(exec.fallbackReason ?? '', /cannot run .*no-such-helper: ENOENT/);
+    assert.equal((await plugins.calls('fake')).at(-1)!.ppid, process.pid);
+    assert.equal(exec.helperPid, undefined);
+  });
+
+  test('a helper that exits at once (never READY): the call runs once through DefaultExec', async () => {
+    const exec = new NativeExec({ helperPath: '/bin/false' });
+    await plugins.writePlan('fake', { ADD: { result: '{"once":true}' } });
+    const before = (await plugins.calls('fake')).length;
+    const out = await exec.execPlugin(plugins.path('fake'), STDIN, env('ADD'));
+    assert.equal(out.stdout.toString(), '{"once":true}');
+    assert.match(
+      exec.fallbackReason ?? '',
+      /did not start: native spawner helper \(pid \d+\) exited with status 1/,
+    );
+    assert.equal((await plugins.calls('fake')).length, before + 1, 'run exactly once');
+    // And every later call goes straight to DefaultExec.
+    await exec.execPlugin(plugins.path('fake'), STDIN, env('ADD'));
+    assert.equal((await plugins.calls('fake')).at(-1)!.ppid, process.pid);
+  });
+
+  test('LIBCNI_NATIVE_SPAWNER: off, or a bad path, falls back with one NODE_DEBUG=libcni line', () => {
+    const module = fileURLToPath(new URL('../../src/invoke/native-exec.ts', import.meta.url));
+    const script = `
+      const { NativeExec } = await import(${JSON.stringify(module)});
+      const e = new NativeExec();
+      const env = { CNI_COMMAND: 'ADD', PATH: '/usr/bin:/bin' };
+      for (let i = 0; i < 3; i++) await e.execPlugin(${JSON.stringify(plugins.path('fake'))}, Buffer.from('{}'), env);
+      console.log(JSON.stringify(e.fallbackReason));`;
+    for (const [value, reason] of [
+      ['off', 'LIBCNI_NATIVE_SPAWNER=off'],
+      ['/nonexistent/cni-spawn', 'cannot run /nonexistent/cni-spawn: ENOENT'],
+    ] as const) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        env: { ...process.env, NODE_DEBUG: 'libcni', LIBCNI_NATIVE_SPAWNER: value },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(reason.replace(/[/.]/g, '\\$&')));
+      const lines = r.stderr.split('\n').filter((l) => l.includes('native spawner unavailable'));
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, /^LIBCNI \d+: native spawner unavailable \(.*\); using DefaultExec$/);
+    }
+  });
+});
