@@ -86,6 +86,7 @@ export async function configLoad(opts: ConfigLoadOptions): Promise<Row[]> {
           confDir,
           pluginDirs: ['/usr/lib/cni'],
           cacheDir: path.join(dir, 'cache'),
+          networks: 'all',
           lockFiles: false,
         });
         await m.start();

@@ -151,6 +151,10 @@ export {
 } from './netns/netns.ts';
 export {
   NetworkManager,
+  DEFAULT_CONF_DIR,
+  DEFAULT_PLUGIN_DIRS,
+  type NetworksOption,
+  type SkippedNetwork,
   type SetupResult,
   type MergedInterface,
   type MergedIP,

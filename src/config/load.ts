@@ -288,7 +288,7 @@ export interface ConfigFileError<E extends Error = Error> {
 
 /** What {@link loadNetworkConfDir} found. */
 export interface NetworkConfDir {
-  /** In Go's lookup order: `.conflist` files sorted, then `.conf`/`.json` sorted together. */
+  /** In the order asked for (see {@link LoadNetworkConfDirOptions.order}). */
   networks: LoadedNetwork[];
   errors: Array<ConfigFileError<ConfigError>>;
 }
@@ -297,6 +297,14 @@ export interface NetworkConfDir {
 export interface LoadNetworkConfDirOptions {
   /** Also load the deprecated single-plugin `.conf` and `.json` files (default true). */
   includeLegacy?: boolean;
+  /**
+   * - `lookup` (default): Go's lookup order (`LoadNetworkConf`): `.conflist` files sorted by name,
+   *   then `.conf`/`.json` files sorted together;
+   * - `files`: every file sorted by name whatever its extension, the order of Go's `ConfFiles(dir,
+   *   [.conf .conflist .json])` sorted, in which containerd (go-cni) and CRI-O (ocicni) pick the
+   *   first network: `10-zeta.conf` comes before `20-alpha.conflist`.
+   */
+  order?: 'lookup' | 'files' | undefined;
 }
 
 function asConfigError(e: unknown, file: string): ConfigError {
@@ -307,10 +315,11 @@ function asConfigError(e: unknown, file: string): ConfigError {
 
 /**
  * Load every network of `dir` without throwing: each file is loaded on its own (a broken file
- * never hides the others), in Go's lookup order, so that for every name the network listed is the
- * one {@link loadNetworkConf} would return when all files parse. Later definitions of a name are
- * reported as {@link DuplicateNetworkError}s. A missing directory gives empty results; an
- * unreadable one gives one error for the directory itself.
+ * never hides the others). In the default `lookup` order (Go's lookup order) the network listed for
+ * every name is the one {@link loadNetworkConf} would return when all files parse; in the `files`
+ * order it is the first file of that name in the order containerd and CRI-O read the directory.
+ * Later definitions of a name are reported as {@link DuplicateNetworkError}s. A missing directory
+ * gives empty results; an unreadable one gives one error for the directory itself.
  */
 export async function loadNetworkConfDir(
   dir: string,
@@ -324,8 +333,13 @@ export async function loadNetworkConfDir(
     result.errors.push({ file: dir, error: asConfigError(e, dir) });
     return result;
   }
-  const lists = filesOf(dir, listing, ['.conflist']);
-  const legacy = (opts?.includeLegacy ?? true) ? filesOf(dir, listing, ['.conf', '.json']) : [];
+  const legacy = (opts?.includeLegacy ?? true) ? ['.conf', '.json'] : [];
+  // `files`: one group, every extension sorted together (Go `ConfFiles(dir, [.conf .conflist .json])`
+  // sorted, as go-cni's loadFromConfDir and ocicni's loadNetworks do).
+  const groups =
+    opts?.order === 'files'
+      ? [filesOf(dir, listing, ['.conflist', ...legacy])]
+      : [filesOf(dir, listing, ['.conflist']), filesOf(dir, listing, legacy)];
   const firstFile = new Map<string, string>();
   const add = (file: string, list: NetworkConfigList): void => {
     const first = firstFile.get(list.name);
@@ -336,21 +350,18 @@ export async function loadNetworkConfDir(
     firstFile.set(list.name, file);
     result.networks.push({ file, list });
   };
-  for await (const read of readInOrder(lists)) {
-    try {
-      if ('error' in read) throw read.error;
-      if (read.bytes)
-        add(read.file, await networkConfFromFileBytes(read.file, read.bytes, listing?.maybeDirs));
-    } catch (e) {
-      result.errors.push({ file: read.file, error: asConfigError(e, read.file) });
-    }
-  }
-  for await (const read of readInOrder(legacy)) {
-    try {
-      if ('error' in read) throw read.error;
-      if (read.bytes) add(read.file, confListFromConf(pluginConfFromBytes(read.bytes, { file: read.file })));
-    } catch (e) {
-      result.errors.push({ file: read.file, error: asConfigError(e, read.file) });
+  for (const files of groups) {
+    for await (const read of readInOrder(files)) {
+      try {
+        if ('error' in read) throw read.error;
+        if (!read.bytes) continue;
+        // By extension, as Go: a `.conflist` is a list, anything else a single-plugin config.
+        if (goExt(read.file) === '.conflist')
+          add(read.file, await networkConfFromFileBytes(read.file, read.bytes, listing?.maybeDirs));
+        else add(read.file, confListFromConf(pluginConfFromBytes(read.bytes, { file: read.file })));
+      } catch (e) {
+        result.errors.push({ file: read.file, error: asConfigError(e, read.file) });
+      }
     }
   }
   return result;

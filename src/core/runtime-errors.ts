@@ -117,7 +117,7 @@ export class SetupError extends LibcniError {
 export class NotReadyError extends LibcniError {
   readonly loaded: number;
   readonly minNetworks: number;
-  /** Networks requested by name that are not loaded. */
+  /** Networks requested by name that are not loaded, or whose plugin is not installed. */
   readonly missing: readonly string[];
   constructor(message: string, loaded: number, minNetworks: number, missing: readonly string[]) {
     super(message);

@@ -4,7 +4,7 @@
  */
 import type { RuntimeConf } from '../cni/types.ts';
 import type { NetworkConfigList } from '../config/types.ts';
-import { NotReadyError, type RollbackOutcome, SetupError } from '../core/runtime-errors.ts';
+import { type RollbackOutcome, SetupError } from '../core/runtime-errors.ts';
 import { convertResult } from '../types/convert.ts';
 import type { Result } from '../types/result-model.ts';
 import { mergeArgs, mergeCapabilityArgs } from './args.ts';
@@ -13,7 +13,7 @@ import { asError, DEFAULT_CLEANUP_TIMEOUT_MS, type ResolvedOptions } from './con
 import type { OperationContext } from './coordination.ts';
 import { allocateInterfaceNames } from './ifnames.ts';
 import { mergeResults, type SetupResult } from './merge.ts';
-import type { ManagedNetwork, NetworkSet } from './network-set.ts';
+import { type ManagedNetwork, notReadyReason } from './network-set.ts';
 import type { ContainerOpOptions, SetupOptions } from './types.ts';
 
 /** One attachment a setup makes (or a teardown without a cache entry undoes). */
@@ -77,27 +77,6 @@ function withIgnoreUnknown(
   return [['IgnoreUnknown', '1'], ...args];
 }
 
-function assertReady(options: ResolvedOptions, set: NetworkSet): void {
-  const loaded = set.networks.filter((n) => !n.builtin).length;
-  const missing = set.missing;
-  if (missing.length > 0) {
-    throw new NotReadyError(
-      `failed to find requested network name ${missing.map((m) => JSON.stringify(m)).join(', ')} in ${options.confDir}`,
-      loaded,
-      options.minNetworks,
-      missing,
-    );
-  }
-  if (loaded < options.minNetworks) {
-    throw new NotReadyError(
-      `cni plugin not initialized: ${loaded} network(s) loaded from ${options.confDir}, need ${options.minNetworks}`,
-      loaded,
-      options.minNetworks,
-      [],
-    );
-  }
-}
-
 /** See {@link NetworkManager.setup}. */
 export async function setup(
   ctx: OperationContext,
@@ -108,7 +87,8 @@ export async function setup(
   return ctx.coordination.withContainer(containerId, opts.signal, async (snapshot) => {
     let planned: PlannedAttachment[];
     if (opts.networks === undefined) {
-      assertReady(ctx.options, snapshot);
+      const notReady = notReadyReason(snapshot, ctx.options);
+      if (notReady !== undefined) throw notReady;
       planned = plan(ctx.options, containerId, netnsPath, snapshot.networks, opts);
     } else {
       // Chosen per container: the manager's own set and its readiness rules do not apply; each

@@ -5,6 +5,7 @@
  * argument.
  */
 import type { CNI } from '../cni/types.ts';
+import type { NetworkConfigList } from '../config/types.ts';
 import type { NetworkSet } from './network-set.ts';
 import type { NetworkManagerEvents, NetworkManagerOptions } from './types.ts';
 
@@ -18,7 +19,12 @@ export type Cni = CNI;
 export interface ResolvedOptions {
   /** The caller's options object itself. */
   readonly raw: NetworkManagerOptions;
-  readonly confDir: string;
+  /** The directory read; undefined when the configurations are given (`configs`). */
+  readonly confDir: string | undefined;
+  /** The configurations given instead of a directory (a copy of the array). */
+  readonly configs: readonly NetworkConfigList[] | undefined;
+  /** Where the networks come from, for messages: the directory, or `the configs given`. */
+  readonly origin: string;
   readonly interfacePrefix: string;
   readonly minNetworks: number;
 }

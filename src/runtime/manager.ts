@@ -15,6 +15,8 @@ import { EventEmitter } from 'node:events';
 import { CNIConfig } from '../cni/config.ts';
 import type { CNI, GCAttachment } from '../cni/types.ts';
 import type { ConfigFileError } from '../config/load.ts';
+import type { NetworkConfigList } from '../config/types.ts';
+import { ErrorCode, ValidationError } from '../core/errors.ts';
 import { setup } from './attach.ts';
 import { ConfigSource } from './config-source.ts';
 import { asError, type Notify, type ResolvedOptions } from './context.ts';
@@ -23,7 +25,7 @@ import { check, teardown } from './detach.ts';
 import { gc } from './gc.ts';
 import { inspect } from './inspect.ts';
 import type { SetupResult } from './merge.ts';
-import type { ManagedNetwork, NetworkSet } from './network-set.ts';
+import { notReadyReason, type ManagedNetwork, type NetworkSet } from './network-set.ts';
 import type {
   NetworkManagerOptions,
   SetupOptions,
@@ -52,6 +54,11 @@ export type { CniArgsInput } from './args.ts';
 // Every type of the manager's API (types.ts holds nothing else).
 export type * from './types.ts';
 
+/** Where the networks are read from when neither `confDir` nor `configs` is given (as containerd, CRI-O, podman). */
+export const DEFAULT_CONF_DIR = '/etc/cni/net.d';
+/** Where plugins are looked for when `pluginDirs` is not given (as containerd and CRI-O). */
+export const DEFAULT_PLUGIN_DIRS: readonly string[] = Object.freeze(['/opt/cni/bin']);
+
 /** Default bound on a STATUS round, so a hung plugin cannot hang a readiness probe. */
 const DEFAULT_STATUS_TIMEOUT_MS = 10_000;
 
@@ -64,7 +71,8 @@ const DEFAULT_STATUS_TIMEOUT_MS = 10_000;
  * (attach.ts), teardown and CHECK (detach.ts) and GC (gc.ts) are parts it hands what they need.
  */
 export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
-  readonly confDir: string;
+  /** The directory read; undefined when the configurations were given (`configs`). */
+  readonly confDir: string | undefined;
   readonly cni: CNI;
   readonly interfacePrefix: string;
   readonly minNetworks: number;
@@ -72,26 +80,25 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
   private readonly config: ConfigSource;
   private readonly ops: OperationContext;
 
-  constructor(options: NetworkManagerOptions) {
+  /** Every option has a default: `new NetworkManager()` reads `/etc/cni/net.d` and runs `/opt/cni/bin`. */
+  constructor(options: NetworkManagerOptions = {}) {
     super();
-    if (typeof options.confDir !== 'string' || options.confDir === '') {
-      throw new TypeError('NetworkManager: options.confDir is required');
-    }
-    if (!Array.isArray(options.pluginDirs))
-      throw new TypeError('NetworkManager: options.pluginDirs must be an array');
-    this.confDir = options.confDir;
+    const configs = checkOptions(options);
+    this.confDir = configs === undefined ? (options.confDir ?? DEFAULT_CONF_DIR) : undefined;
     this.interfacePrefix = options.interfacePrefix ?? 'eth';
-    this.minNetworks = options.minNetworks ?? options.networks?.length ?? 1;
+    this.minNetworks = options.minNetworks ?? (Array.isArray(options.networks) ? options.networks.length : 1);
     this.options = {
       raw: options,
       confDir: this.confDir,
+      configs,
+      origin: this.confDir ?? 'the configs given',
       interfacePrefix: this.interfacePrefix,
       minNetworks: this.minNetworks,
     };
     this.cni =
       options.cni ??
       new CNIConfig({
-        path: options.pluginDirs,
+        path: options.pluginDirs ?? DEFAULT_PLUGIN_DIRS,
         cacheDir: options.cacheDir,
         exec: options.exec,
         timeoutMs: options.timeoutMs,
@@ -105,7 +112,7 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
     const notify: Notify = (event, ...args) => {
       this.notify(event, ...args);
     };
-    this.config = new ConfigSource(this.options, notify);
+    this.config = new ConfigSource(this.options, notify, (type) => this.cni.findPlugin(type));
     this.ops = {
       cni: this.cni,
       options: this.options,
@@ -116,7 +123,7 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
   }
 
   /** Construct and {@link start} in one step. */
-  static async create(options: NetworkManagerOptions): Promise<NetworkManager> {
+  static async create(options: NetworkManagerOptions = {}): Promise<NetworkManager> {
     const m = new NetworkManager(options);
     await m.start();
     return m;
@@ -149,7 +156,7 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
   }
 
   /**
-   * (Re)read `confDir`. Never throws for bad files: they are reported (event, {@link status}); a
+   * (Re)read `confDir` (with `configs`: look their plugins up again). Never throws for bad files: they are reported (event, {@link status}); a
    * file that parsed before keeps its last good version. A scan that fails as a whole keeps the
    * whole previous set. Loads are serialized.
    */
@@ -219,9 +226,10 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
   }
 
   /**
-   * Readiness: every loaded network's plugins are installed and answer STATUS (spec >= 1.1.0), at
-   * least `minNetworks` networks are loaded, and every network named in the options is. Bad files
-   * are listed but do not make the manager unready by themselves.
+   * Readiness: every selected network's plugins are installed and answer STATUS (spec >= 1.1.0), at
+   * least `minNetworks` networks are selected, and every network named in the options is. Bad files
+   * (`configErrors`) and networks left out (`skipped`: a plugin not installed, not selected) are
+   * listed, but only a named one makes the manager unready.
    */
   async status(
     opts: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined } = {},
@@ -242,12 +250,12 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
         }
       }),
     );
-    const loaded = set.networks.filter((n) => !n.builtin).length;
     return {
-      ready: loaded >= this.minNetworks && set.missing.length === 0 && networks.every((n) => n.ok),
+      ready: notReadyReason(set, this.options) === undefined && networks.every((n) => n.ok),
       networks,
       configErrors: [...set.configErrors],
       missing: [...set.missing],
+      skipped: [...set.skipped],
       minNetworks: this.minNetworks,
     };
   }
@@ -273,4 +281,59 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
   async gc(valid: readonly string[] | readonly GCAttachment[], opts: GcOptions = {}): Promise<GcReport> {
     return gc(this.ops, valid, opts);
   }
+}
+
+/**
+ * Refuse contradictory or malformed options before anything runs; return a copy of `configs`
+ * (undefined when the networks come from a directory).
+ */
+function checkOptions(options: NetworkManagerOptions): readonly NetworkConfigList[] | undefined {
+  const invalid = (field: string, msg: string) =>
+    new ValidationError(field, ErrorCode.InvalidNetworkConfig, `NetworkManager: ${msg}`);
+  if (options.confDir !== undefined && (typeof options.confDir !== 'string' || options.confDir === ''))
+    throw invalid('confDir', 'options.confDir must be a non-empty string');
+  if (options.pluginDirs !== undefined && !Array.isArray(options.pluginDirs))
+    throw invalid('pluginDirs', 'options.pluginDirs must be an array');
+  const n = options.networks;
+  if (
+    n !== undefined &&
+    n !== 'first' &&
+    n !== 'all' &&
+    !(Array.isArray(n) && n.every((x) => typeof x === 'string'))
+  )
+    throw invalid('networks', `options.networks must be 'first', 'all' or an array of names`);
+  if (options.configs === undefined) return undefined;
+  if (options.confDir !== undefined)
+    throw invalid('configs', 'options.configs and options.confDir are exclusive: give one of them');
+  if (options.watch)
+    throw invalid('watch', 'options.watch needs a confDir to watch; with options.configs there is none');
+  const given: unknown = options.configs;
+  if (!Array.isArray(given)) throw invalid('configs', 'options.configs must be an array');
+  const names = new Set<string>();
+  for (const [i, list] of (options.configs as readonly unknown[]).entries()) {
+    const l = list as Partial<NetworkConfigList> | null;
+    if (
+      typeof l !== 'object' ||
+      l === null ||
+      typeof l.name !== 'string' ||
+      !Array.isArray(l.plugins) ||
+      l.plugins.length === 0 ||
+      !l.plugins.every(hasType)
+    )
+      throw invalid(
+        'configs',
+        `options.configs[${i}] is not a network configuration list with plugins (use networkConfFromBytes)`,
+      );
+    if (names.has(l.name))
+      throw invalid(
+        'configs',
+        `options.configs[${i}]: network name ${JSON.stringify(l.name)} is given twice`,
+      );
+    names.add(l.name);
+  }
+  return options.configs.slice();
+}
+
+function hasType(p: unknown): boolean {
+  return typeof (p as { network?: { type?: unknown } } | null)?.network?.type === 'string';
 }

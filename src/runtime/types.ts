@@ -4,22 +4,58 @@
  */
 import type { CNI, CNIConfigOptions } from '../cni/types.ts';
 import type { ConfigFileError } from '../config/load.ts';
+import type { NetworkConfigList } from '../config/types.ts';
 import type { RollbackOutcome } from '../core/runtime-errors.ts';
 import type { Result } from '../types/result-model.ts';
 import type { CniArgsInput } from './args.ts';
 import type { MergedInterface, MergedRoute } from './merge.ts';
 
-/** How to construct a {@link NetworkManager}. */
+/**
+ * Which networks a manager attaches containers to, among those it loaded (a network with a plugin
+ * that is not in `pluginDirs` is never among them):
+ * - `first`: the first one, as containerd and CRI-O pick their default network;
+ * - `all`: every one (go-cni `WithAllConf`);
+ * - names: exactly those, in this order; one that is missing or has a plugin that is not installed
+ *   makes the manager not ready.
+ */
+export type NetworksOption = 'first' | 'all' | readonly string[];
+
+/** A network the manager loaded but does not attach containers to, and why. */
+export interface SkippedNetwork {
+  name: string;
+  /** The file it was loaded from; undefined for a configuration given in `configs`. */
+  file: string | undefined;
+  /**
+   * - `pluginMissing`: one of its plugins is not in `pluginDirs` (`error` says which);
+   * - `notSelected`: not the first network (`first`), or not named (names);
+   * - `maxNetworks`: beyond `maxNetworks`.
+   */
+  reason: 'pluginMissing' | 'notSelected' | 'maxNetworks';
+  /** It was named in `networks`: the manager is not ready without it. */
+  required: boolean;
+  error?: Error | undefined;
+}
+
+/** How to construct a {@link NetworkManager}; every field has a default. */
 export interface NetworkManagerOptions {
-  /** Directory of `.conflist`/`.conf`/`.json` network configurations. */
-  confDir: string;
-  /** Directories searched for plugin executables, in order. */
-  pluginDirs: readonly string[];
+  /**
+   * Directory of `.conf`/`.conflist`/`.json` network configurations, read in file name order
+   * whatever the extension, as containerd and CRI-O do (default `/etc/cni/net.d`).
+   */
+  confDir?: string | undefined;
+  /**
+   * The network configurations themselves (from `networkConfFromBytes`, or built in code), in
+   * order, instead of `confDir`: not both. Names must differ. `load()` re-checks their plugins;
+   * there is nothing to `watch`.
+   */
+  configs?: readonly NetworkConfigList[] | undefined;
+  /** Directories searched for plugin executables, in order (default `['/opt/cni/bin']`). */
+  pluginDirs?: readonly string[] | undefined;
   /** Attachment cache root (default `/var/lib/cni`). */
   cacheDir?: string | undefined;
-  /** Only these networks, in this order (default: every network in `confDir`, in Go's order). */
-  networks?: readonly string[] | undefined;
-  /** Use at most this many networks from `confDir` (the loopback network not counted). */
+  /** Which networks to attach (default `first`): see {@link NetworksOption}. */
+  networks?: NetworksOption | undefined;
+  /** Use at most this many of the selected networks (the loopback network not counted). */
   maxNetworks?: number | undefined;
   /**
    * Fewer loaded networks than this (the loopback network not counted) and the manager is not
@@ -34,6 +70,7 @@ export interface NetworkManagerOptions {
    * Reload when `confDir` changes: a file in it or in a direct subdirectory, a `..data` symlink swap
    * inside it, or `confDir` itself removed, recreated, or swapped through a symlink (reported by the
    * `configDirChanged` event). A missing `confDir` is created at start; its parent must then stay.
+   * Refused with `configs`.
    */
   watch?: boolean | undefined;
   /** With `watch`: quiet period after the last change before a reload (default 100 ms). */
@@ -261,6 +298,8 @@ export interface ManagerStatus {
   configErrors: ConfigFileError[];
   /** Networks requested by name that no file defines. */
   missing: string[];
+  /** Networks loaded but left out, and why; a `required` one makes the manager not ready. */
+  skipped: SkippedNetwork[];
   minNetworks: number;
 }
 
@@ -279,6 +318,8 @@ export interface ConfigLoadedEvent {
   networks: Array<{ name: string; file: string | undefined; stale: boolean }>;
   configErrors: ConfigFileError[];
   missing: string[];
+  /** Networks loaded but left out, and why. */
+  skipped: SkippedNetwork[];
   /** What caused this load; several watcher changes served by one load give the strongest (`confDir`, `maxWait`, `change`). */
   reason: ConfigLoadReason;
 }

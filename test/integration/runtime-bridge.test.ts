@@ -115,6 +115,7 @@ async function makeEnv(files: Record<string, string>): Promise<Env> {
     confDir,
     pluginDirs: [PLUGIN_DIR],
     cacheDir: path.join(root, 'cache'),
+    networks: 'all',
     timeoutMs: 30_000,
   });
   managers.push(manager);

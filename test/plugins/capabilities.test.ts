@@ -94,6 +94,7 @@ describe('capabilities through NetworkManager.setup', { concurrency: false }, ()
       pluginDirs: [PLUGIN_DIR],
       cacheDir: lab.dir('cache'),
       exec: lab.exec,
+      networks: 'all',
       loopback: true,
       timeoutMs: 30_000,
     });

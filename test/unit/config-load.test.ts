@@ -463,6 +463,42 @@ describe('loadNetworkConfDir', () => {
       },
     ));
 
+  test('order files: every extension sorted together by name, the first definition of a name wins', () =>
+    withDir(
+      {
+        '00-bad.conflist': '{',
+        '10-a.conflist': '{"name":"a","plugins":[{"type":"x"}]}',
+        '30-b.conflist': '{"name":"b","plugins":[{"type":"y"}]}',
+        '30-b.conf': '{"name":"legacy","type":"z"}',
+        '05-a.json': '{"name":"a","type":"legacy-a"}',
+        '20-zeta.conf': '{"name":"zeta","type":"w"}',
+      },
+      async (dir) => {
+        const r = await loadNetworkConfDir(dir, { order: 'files' });
+        assert.deepEqual(
+          r.networks.map((n) => [path.basename(n.file), n.list.name, n.list.plugins[0]?.network.type]),
+          [
+            ['05-a.json', 'a', 'legacy-a'],
+            ['20-zeta.conf', 'zeta', 'w'],
+            ['30-b.conf', 'legacy', 'z'],
+            ['30-b.conflist', 'b', 'y'],
+          ],
+        );
+        assert.deepEqual(
+          r.errors.map((e) => [path.basename(e.file), e.error.constructor.name]),
+          [
+            ['00-bad.conflist', 'ConfigError'],
+            ['10-a.conflist', 'DuplicateNetworkError'],
+          ],
+        );
+        const onlyLists = await loadNetworkConfDir(dir, { order: 'files', includeLegacy: false });
+        assert.deepEqual(
+          onlyLists.networks.map((n) => path.basename(n.file)),
+          ['10-a.conflist', '30-b.conflist'],
+        );
+      },
+    ));
+
   test('legacy files can be left out; a missing directory is empty, not an error', async () => {
     await withDir({ '10-a.conf': '{"name":"a","type":"x"}' }, async (dir) => {
       assert.deepEqual(await loadNetworkConfDir(dir, { includeLegacy: false }), { networks: [], errors: [] });

@@ -34,6 +34,7 @@ function manager(extra: Partial<NetworkManagerOptions> = {}): NetworkManager {
     confDir: sb.confDir,
     pluginDirs: [sb.pluginDir],
     cacheDir: sb.cacheDir,
+    networks: 'all',
     ...extra,
   });
   managers.push(m);

@@ -7,6 +7,7 @@ import { ConfigError, DuplicateNetworkError } from '../../src/core/errors.ts';
 const list = (name: string, mark = '') =>
   networkConfFromBytes(JSON.stringify({ cniVersion: '1.0.0', name, plugins: [{ type: 'x', mark }] }));
 const isDup = (e: Error) => e instanceof DuplicateNetworkError;
+const all = { networks: 'all' } as const;
 
 describe('buildNetworkSet', () => {
   const scan = {
@@ -20,7 +21,7 @@ describe('buildNetworkSet', () => {
 
   it('keeps the loader order, or the order of the names requested, and reports missing names', () => {
     assert.deepEqual(
-      buildNetworkSet(scan, [], {}).networks.map((n) => n.name),
+      buildNetworkSet(scan, [], all).networks.map((n) => n.name),
       ['a', 'b', 'c'],
     );
     const named = buildNetworkSet(scan, [], { networks: ['c', 'x', 'a'] });
@@ -32,7 +33,7 @@ describe('buildNetworkSet', () => {
   });
 
   it('applies maxNetworks and puts the loopback network first as lo', () => {
-    const set = buildNetworkSet(scan, [], { maxNetworks: 2, loopback: true });
+    const set = buildNetworkSet(scan, [], { ...all, maxNetworks: 2, loopback: true });
     assert.deepEqual(
       set.networks.map((n) => [n.name, n.fixedIfName, n.builtin]),
       [
@@ -45,7 +46,7 @@ describe('buildNetworkSet', () => {
   });
 
   it('keeps the last good version of a file that no longer parses, in its place', () => {
-    const before = buildNetworkSet(scan, [], {}).networks as ManagedNetwork[];
+    const before = buildNetworkSet(scan, [], all).networks as ManagedNetwork[];
     const broken = new ConfigError('error parsing configuration list: unexpected end of JSON input', {
       file: '/d/20-b.conflist',
     });
@@ -55,7 +56,7 @@ describe('buildNetworkSet', () => {
         errors: [{ file: '/d/20-b.conflist', error: broken }],
       },
       before,
-      {},
+      all,
       isDup,
     );
     assert.deepEqual(
@@ -72,12 +73,33 @@ describe('buildNetworkSet', () => {
     const again = buildNetworkSet(
       { networks: scan.networks, errors: [{ file: '/d/40-a2.conflist', error: dup }] },
       before,
-      {},
+      all,
       isDup,
     );
     assert.deepEqual(
       again.networks.map((n) => n.name),
       ['a', 'b', 'c'],
     );
+  });
+
+  it('first, all and names: a network with a missing plugin is skipped, and required only when named', () => {
+    const missing = new Error('failed to find plugin "x2"');
+    const unusable = (l: { name: string }) => (l.name === 'a' ? missing : undefined);
+    const brief = (set: ReturnType<typeof buildNetworkSet>) => [
+      set.networks.map((n) => n.name).join(','),
+      set.skipped.map((x) => `${x.name}:${x.reason}:${String(x.required)}`).join(','),
+    ];
+    assert.deepEqual(brief(buildNetworkSet(scan, [], { loopback: true }, isDup, unusable)), [
+      'cni-loopback,b',
+      'a:pluginMissing:false,c:notSelected:false',
+    ]);
+    assert.deepEqual(brief(buildNetworkSet(scan, [], all, isDup, unusable)), [
+      'b,c',
+      'a:pluginMissing:false',
+    ]);
+    const named = buildNetworkSet(scan, [], { networks: ['c', 'a', 'c', 'x'] }, isDup, unusable);
+    assert.deepEqual(brief(named), ['c', 'a:pluginMissing:true,b:notSelected:false']);
+    assert.deepEqual(named.missing, ['x']);
+    assert.equal(named.skipped[0]?.error, missing);
   });
 });

@@ -23,6 +23,8 @@ function manager(extra: Partial<NetworkManagerOptions> = {}): NetworkManager {
     confDir: sb.confDir,
     pluginDirs: [sb.pluginDir],
     cacheDir: sb.cacheDir,
+    // These tests follow every network of the directory.
+    networks: 'all',
     watch: true,
     debounceMs: 30,
     ...extra,
