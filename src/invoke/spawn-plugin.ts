@@ -61,6 +61,7 @@ export async function spawnPlugin(
       maxStdout: options?.maxStdoutBytes ?? EXEC_DEFAULTS.maxStdoutBytes,
       maxStderr: options?.maxStderrBytes ?? EXEC_DEFAULTS.maxStderrBytes,
       context: options?.context,
+      onStderr: options?.onStderr,
     },
     busyRetry: options?.busyRetry,
   };

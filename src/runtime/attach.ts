@@ -4,10 +4,12 @@
  */
 import type { RuntimeConf } from '../cni/types.ts';
 import type { NetworkConfigList } from '../config/types.ts';
+import { throwIfAborted } from '../core/abort.ts';
 import { NotReadyError, type RollbackOutcome, SetupError } from '../core/runtime-errors.ts';
 import { convertResult } from '../types/convert.ts';
 import type { Result } from '../types/result-model.ts';
-import { mergeArgs, mergeCapabilityArgs } from './args.ts';
+import { mergeArgs } from './args.ts';
+import { mergeCapabilityInputs, unusedCapabilities } from './capabilities.ts';
 import { asError, DEFAULT_CLEANUP_TIMEOUT_MS, type ResolvedOptions } from './context.ts';
 import type { OperationContext } from './coordination.ts';
 import { allocateInterfaceNames } from './ifnames.ts';
@@ -61,7 +63,14 @@ export function plan(
         netns: netnsPath,
         ifName: ifNames[i] as string,
         args: withIgnoreUnknown(options, mergeArgs(common.args, own?.args)),
-        capabilityArgs: mergeCapabilityArgs(common.capabilityArgs, own?.capabilityArgs),
+        capabilityArgs: mergeCapabilityInputs([
+          { label: 'capabilities', capabilities: common.capabilities, capabilityArgs: common.capabilityArgs },
+          {
+            label: `perNetwork[${JSON.stringify(network.name)}].capabilities`,
+            capabilities: own?.capabilities,
+            capabilityArgs: own?.capabilityArgs,
+          },
+        ]),
       },
     };
   });
@@ -108,6 +117,10 @@ export async function setup(
     assertReady(ctx.options, snapshot);
     const networks = snapshot.networks;
     const planned = plan(ctx.options, containerId, netnsPath, networks, opts);
+    for (const p of planned) {
+      for (const capability of unusedCapabilities(p.list.plugins, p.rt.capabilityArgs))
+        ctx.notify('capabilityUnused', { containerId, network: p.network.name, capability });
+    }
     const parts = opts.parallel
       ? await addParallel(ctx, containerId, planned, opts.signal)
       : await addSerial(ctx, containerId, planned, opts.signal);
@@ -121,7 +134,7 @@ async function addOne(
   p: PlannedAttachment,
   signal: AbortSignal | undefined,
 ): Promise<Attached> {
-  signal?.throwIfAborted();
+  throwIfAborted(signal);
   const raw = await ctx.cni.addNetworkList(p.list, p.rt, { signal });
   const converted = toMergeable(raw);
   ctx.notify('attached', { containerId, network: p.network.name, ifName: p.rt.ifName, result: raw });
