@@ -31,6 +31,7 @@ export {
   type PluginExecInfo,
   type PluginLookupFailure,
 } from './core/errors.ts';
+export { AbortError } from './core/abort.ts';
 export {
   NetnsError,
   SetupError,
@@ -130,6 +131,7 @@ export type {
   GCAttachment,
   CachedConfig,
 } from './cni/types.ts';
+export type { PluginStderr, PluginStderrListener, PluginStderrInfo } from './cni/stderr.ts';
 export {
   DEFAULT_CACHE_DIR,
   CACHE_KIND_V1,
@@ -187,7 +189,18 @@ export {
   type AttachedEvent,
   type RollbackEvent,
   type NetworkManagerEvents,
+  type CapabilityUnusedEvent,
 } from './runtime/manager.ts';
+export { kubernetesArgs, type KubernetesPodArgs } from './runtime/args.ts';
+export {
+  validateCapabilities,
+  WELL_KNOWN_CAPABILITIES,
+  type Capabilities,
+  type PortMapping,
+  type IPRange,
+  type BandwidthLimits,
+  type DnsCapability,
+} from './runtime/capabilities.ts';
 
 // Observability: node:diagnostics_channel channels (no cost without subscribers).
 export {

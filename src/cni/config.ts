@@ -15,6 +15,8 @@ import {
   ResultCache,
 } from '../cache/cache.ts';
 import type { NetworkConfigList, PluginConfig } from '../config/types.ts';
+import { underSignal } from '../core/abort.ts';
+import type { ErrorContext } from '../core/errors.ts';
 import { sharedNativeExec } from '../invoke/native-exec.ts';
 import type { Result } from '../types/result-model.ts';
 import { greaterThanOrEqualTo, type PluginInfo } from '../types/version.ts';
@@ -166,17 +168,23 @@ export class CNIConfig implements CNI {
    * plugins declare. All problems are reported together, as Go does (`[err1 err2]`).
    */
   validateNetworkList(list: NetworkConfigList, opts?: OperationOptions): Promise<string[]> {
-    return validateList(this.#engine.plugins, list, opts);
+    return underSignal(opts?.signal, { network: list.name }, () =>
+      validateList(this.#engine.plugins, list, opts),
+    );
   }
 
   /** {@link validateNetworkList} for a single plugin config; its error is thrown as is. */
   validateNetwork(net: PluginConfig, opts?: OperationOptions): Promise<string[]> {
-    return validateSingle(this.#engine.plugins, net, opts);
+    return underSignal(opts?.signal, { network: singleChain(net).name }, () =>
+      validateSingle(this.#engine.plugins, net, opts),
+    );
   }
 
   /** Ask a plugin which spec versions it supports (CNI_COMMAND=VERSION). */
   getVersionInfo(pluginType: string, opts?: OperationOptions): Promise<PluginInfo> {
-    return this.#engine.plugins.version(pluginType, opts);
+    return underSignal(opts?.signal, { command: 'VERSION', plugin: pluginType }, () =>
+      this.#engine.plugins.version(pluginType, opts),
+    );
   }
 
   // ---- what a runtime needs of the cache and the plugin path (see CNI) ------------------
@@ -222,7 +230,9 @@ export class CNIConfig implements CNI {
     opts: OperationOptions | undefined,
     fn: (o: InternalOptions) => Promise<T>,
   ): Promise<T> {
-    return this.#engine.plugins.operation(command, list.name, list.plugins, rt, opts, fn);
+    return underSignal(opts?.signal, abortContext(command, list.name, rt), () =>
+      this.#engine.plugins.operation(command, list.name, list.plugins, rt, opts, fn),
+    );
   }
 
   #single<T>(
@@ -232,7 +242,10 @@ export class CNIConfig implements CNI {
     opts: OperationOptions | undefined,
     fn: (o: InternalOptions) => Promise<T>,
   ): Promise<T> {
-    return this.#engine.plugins.operation(command, singleChain(net).name, [net], rt, opts, fn);
+    const name = singleChain(net).name;
+    return underSignal(opts?.signal, abortContext(command, name, rt), () =>
+      this.#engine.plugins.operation(command, name, [net], rt, opts, fn),
+    );
   }
 
   async #cachedConfig(network: string, rt: RuntimeConf): Promise<CachedConfig | undefined> {
@@ -243,4 +256,9 @@ export class CNIConfig implements CNI {
       rt: { ...rt, args: inputs.cniArgs ?? rt.args, capabilityArgs: inputs.capabilityArgs },
     };
   }
+}
+
+/** What an {@link AbortError} of an operation says about where it happened. */
+function abortContext(command: Command, network: string, rt: RuntimeConf | undefined): ErrorContext {
+  return { command, network, containerId: rt?.containerId, ifName: rt?.ifName };
 }

@@ -14,6 +14,7 @@ import { tracePluginCalls } from '../invoke/traced-exec.ts';
 import { getVersionInfo as probeVersion } from '../invoke/version-probe.ts';
 import type { Result } from '../types/result-model.ts';
 import type { PluginInfo } from '../types/version.ts';
+import { routePluginStderr } from './stderr.ts';
 import type { CNIConfigOptions, Command, OperationOptions, RuntimeConf } from './types.ts';
 
 /** What {@link PluginRunner} adds to a caller's options for the plugin calls of one operation. */
@@ -41,7 +42,10 @@ export interface PluginCall {
 
 /** Finds and runs plugins for one {@link CNIConfig}. */
 export class PluginRunner {
-  /** The exec, publishing every plugin call on `libcni:plugin` (see invoke/traced-exec.ts). */
+  /**
+   * The exec, with plugin stderr routed as the options say (stderr.ts), publishing every plugin
+   * call on `libcni:plugin` (see invoke/traced-exec.ts).
+   */
   private readonly traced: Exec;
 
   constructor(
@@ -49,7 +53,7 @@ export class PluginRunner {
     private readonly path: readonly string[],
     private readonly options: CNIConfigOptions,
   ) {
-    this.traced = tracePluginCalls(exec);
+    this.traced = tracePluginCalls(routePluginStderr(exec, options.stderr));
   }
 
   /** One operation: the trace context resolved once for all its plugins, published on `libcni:operation`. */
@@ -134,6 +138,14 @@ export class PluginRunner {
     return this.options.env === 'minimal' ? undefined : { ...process.env };
   }
 
+  /** The CNI_ARGS of a call: as given, with `IgnoreUnknown=1` first when the options ask for it. */
+  private argsOf(rt: RuntimeConf | undefined): Array<[string, string]> {
+    const args = rt?.args ?? [];
+    if (this.options.ignoreUnknownArgs !== true || args.length === 0) return args;
+    if (args.some(([k]) => k.toLowerCase() === 'ignoreunknown')) return args;
+    return [['IgnoreUnknown', '1'], ...args];
+  }
+
   private env(
     command: Command,
     rt: RuntimeConf | undefined,
@@ -146,7 +158,7 @@ export class PluginRunner {
         containerId: rt?.containerId ?? '',
         netns: rt?.netns ?? '',
         ifName: rt?.ifName ?? '',
-        args: rt?.args ?? [],
+        args: this.argsOf(rt),
         path: this.path,
       },
       {

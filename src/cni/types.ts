@@ -14,6 +14,7 @@ import type { TraceContext } from '../core/diagnostics.ts';
 import type { EnvMode } from '../invoke/env.ts';
 import type { Exec } from '../invoke/exec.ts';
 import type { Result } from '../types/result-model.ts';
+import type { PluginStderr } from './stderr.ts';
 
 /** The runtime's side of one attachment (Go's `RuntimeConf`). */
 export interface RuntimeConf {
@@ -102,6 +103,19 @@ export interface CNIConfigOptions {
   env?: EnvMode | undefined;
   /** Extra variables for every plugin call. */
   extraEnv?: Record<string, string> | undefined;
+  /**
+   * Put `IgnoreUnknown=1` first in CNI_ARGS whenever a call has args and none of them is
+   * `IgnoreUnknown` (default false, as Go libcni, which sends args as given). The reference
+   * plugins refuse args they do not know (`K8S_POD_NAME`, ...) without it. The cache keeps the
+   * args as given.
+   */
+  ignoreUnknownArgs?: boolean | undefined;
+  /**
+   * Where plugins' stderr goes (default `'inherit'`: as Go libcni, a successful plugin's stderr is
+   * copied to this process's stderr; a failed one's is in its error). `'ignore'`, or a listener
+   * that gets every chunk as it arrives with the call it came from. See {@link PluginStderr}.
+   */
+  stderr?: PluginStderr | undefined;
   /** What cache writes flush to disk (default `'file'`; see {@link CacheSync}). */
   cacheSync?: CacheSync | undefined;
   /**

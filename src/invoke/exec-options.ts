@@ -22,6 +22,12 @@ export interface ExecOptions {
   command?: string | undefined;
   /** What the caller knows about the call (network, container, ...), for errors. */
   context?: ErrorContext | undefined;
+  /**
+   * Called with each chunk of the plugin's stderr as it arrives, whatever the outcome (the tail is
+   * still kept for {@link ExecOutput.stderr} and errors). An Exec that cannot stream (SpawnerExec,
+   * whose plugins run in its helper) does not call it. Exceptions thrown here are ignored.
+   */
+  onStderr?: ((chunk: Buffer) => void) | undefined;
 }
 
 /** A successful plugin run (exit status 0). */

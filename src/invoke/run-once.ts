@@ -31,6 +31,8 @@ export interface RunSettings {
   maxStdout: number;
   maxStderr: number;
   context: ErrorContext | undefined;
+  /** Each stderr chunk as it arrives (see ExecOptions.onStderr). */
+  onStderr?: ((chunk: Buffer) => void) | undefined;
 }
 
 type KillReason = 'timeout' | 'abort' | 'overflow';
@@ -149,6 +151,7 @@ class PluginRun {
     child.stdout.on('data', this.#onStdout);
     child.stderr.on('data', (chunk: Buffer) => {
       this.#stderr.push(chunk);
+      this.#forwardStderr(chunk);
     });
     child.on('exit', this.#onExit);
     child.on('close', () => {
@@ -159,6 +162,16 @@ class PluginRun {
     }
     this.#s.signal?.addEventListener('abort', this.#onAbort, { once: true });
     child.stdin.end(stdin);
+  }
+
+  #forwardStderr(chunk: Buffer): void {
+    const listener = this.#s.onStderr;
+    if (listener === undefined) return;
+    try {
+      listener(chunk);
+    } catch {
+      // A listener's failure must not fail the plugin call.
+    }
   }
 
   readonly #onError = (err: NodeJS.ErrnoException): void => {

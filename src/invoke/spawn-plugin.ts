@@ -83,6 +83,7 @@ export async function runPluginWith(
       maxStdout: options?.maxStdoutBytes ?? EXEC_DEFAULTS.maxStdoutBytes,
       maxStderr: options?.maxStderrBytes ?? EXEC_DEFAULTS.maxStderrBytes,
       context: options?.context,
+      onStderr: options?.onStderr,
     },
     busyRetry: options?.busyRetry,
   };

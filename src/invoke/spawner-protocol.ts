@@ -34,8 +34,11 @@ const PREFIX_BYTES = 8;
  */
 export const MAX_FRAME_BYTES = 1024 * 1024 * 1024;
 
-/** ExecOptions as they travel: everything but the AbortSignal, which becomes `abort` messages. */
-export type WireExecOptions = Omit<ExecOptions, 'signal'>;
+/**
+ * ExecOptions as they travel: everything but the AbortSignal, which becomes `abort` messages, and
+ * the stderr listener, a function (the helper does not stream stderr back).
+ */
+export type WireExecOptions = Omit<ExecOptions, 'signal' | 'onStderr'>;
 
 /** Parent → helper. */
 export type Request =

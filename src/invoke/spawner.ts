@@ -161,7 +161,7 @@ export class SpawnerExec implements Exec {
     env: Record<string, string>,
     options?: ExecOptions,
   ): Promise<ExecOutput> {
-    const { signal, ...wire } = options ?? {};
+    const { signal, onStderr: _notStreamed, ...wire } = options ?? {};
     const context = options?.context;
     const timeoutMs = effectiveTimeoutMs(options);
     return new Promise<ExecOutput>((resolve, reject) => {

@@ -5,6 +5,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { AbortError, throwIfAborted } from '../core/abort.ts';
 import { NetnsError, type NetnsErrorReason } from '../core/runtime-errors.ts';
 import {
   describeOutcome,
@@ -41,6 +42,13 @@ export interface NetnsOptions {
   mechanism?: NetnsMechanism;
   /** Limit for each helper process, in milliseconds; it is killed after that. Default 10000. */
   timeoutMs?: number;
+  /**
+   * Cancels a create or delete that has not started its work yet (already fired, or fired while it
+   * waits behind another call on the same name): it then rejects with an `AbortError`. Work that
+   * has started runs to its end (each helper is bounded by `timeoutMs`), so a namespace is never
+   * left half made or half removed.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 /** A pinned network namespace: its name and the path of its file (what `CNI_NETNS` gets). */
@@ -57,9 +65,11 @@ export interface Resolved {
   baseDir: string;
   mechanism: NetnsMechanism;
   timeoutMs: number;
+  signal: AbortSignal | undefined;
 }
 
 export function resolveOptions(options: NetnsOptions | undefined): Resolved {
+  throwIfAborted(options?.signal);
   const mechanism = options?.mechanism ?? 'auto';
   // Callers from plain JavaScript can pass anything.
   if (!MECHANISMS.includes(mechanism)) {
@@ -71,7 +81,7 @@ export function resolveOptions(options: NetnsOptions | undefined): Resolved {
   }
   const baseDir = options?.baseDir ?? DEFAULT_NETNS_DIR;
   if (baseDir === '') throw new NetnsError('EINVAL', 'netns baseDir must not be empty');
-  return { baseDir: path.resolve(baseDir), mechanism, timeoutMs };
+  return { baseDir: path.resolve(baseDir), mechanism, timeoutMs, signal: options?.signal };
 }
 
 export function errnoOf(err: unknown): string | undefined {
@@ -167,13 +177,30 @@ const nameChains = new Map<string, Promise<unknown>>();
  * Runs `fn` after every earlier call for the same namespace file name has settled. Entries are
  * dropped once their chain is idle, so the map holds only names with calls in flight.
  */
-export function serializeOnName<T>(fileName: string, fn: () => Promise<T>): Promise<T> {
+export function serializeOnName<T>(fileName: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   const previous = nameChains.get(fileName) ?? Promise.resolve();
-  const run = previous.then(fn, fn);
+  let started = false;
+  const turn = (): Promise<T> => {
+    throwIfAborted(signal);
+    started = true;
+    return fn();
+  };
+  const run = previous.then(turn, turn);
   const tail = run.catch(() => undefined);
   nameChains.set(fileName, tail);
   void tail.then(() => {
     if (nameChains.get(fileName) === tail) nameChains.delete(fileName);
   });
-  return run;
+  if (signal === undefined) return run;
+  // A caller still waiting for its turn gets its AbortError at once; its turn then passes (turn()
+  // throws without running fn). Once fn has started, the call settles as fn does.
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      if (!started) reject(new AbortError(signal.reason));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    run.then(resolve, reject).finally(() => {
+      signal.removeEventListener('abort', onAbort);
+    });
+  });
 }

@@ -128,7 +128,7 @@ export async function createNetns(name?: string, options?: NetnsOptions): Promis
   const nsName = name ?? randomNetnsName();
   validateNetnsName(nsName);
   const r = resolveOptions(options);
-  return serializeOnName(nsName, () => pin(r, nsName));
+  return serializeOnName(nsName, () => pin(r, nsName), r.signal);
 }
 
 async function pin(r: Resolved, nsName: string): Promise<NetnsHandle> {

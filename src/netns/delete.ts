@@ -47,7 +47,7 @@ export async function deleteNetns(nameOrPath: string, options?: NetnsOptions): P
     validateNetnsName(nameOrPath);
     nsPath = path.join(r.baseDir, nameOrPath);
   }
-  return serializeOnName(path.basename(nsPath), () => deleteAt(nsPath, r.baseDir, r.timeoutMs));
+  return serializeOnName(path.basename(nsPath), () => deleteAt(nsPath, r.baseDir, r.timeoutMs), r.signal);
 }
 
 async function deleteAt(nsPath: string, baseDir: string, timeoutMs: number): Promise<void> {

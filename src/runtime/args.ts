@@ -6,6 +6,32 @@
 /** CNI_ARGS as ordered pairs or as a record (kept in insertion order). */
 export type CniArgsInput = ReadonlyArray<readonly [string, string]> | Readonly<Record<string, string>>;
 
+/** The pod a Kubernetes runtime (kubelet through CRI) attaches: what {@link kubernetesArgs} encodes. */
+export interface KubernetesPodArgs {
+  namespace: string;
+  name: string;
+  /** The pod's UID. */
+  uid?: string | undefined;
+  /** The id of the pod's sandbox (infra) container. */
+  infraContainerId?: string | undefined;
+}
+
+/**
+ * CNI_ARGS for a Kubernetes pod, in the order ocicni and containerd send them:
+ * `K8S_POD_NAMESPACE`, `K8S_POD_NAME`, `K8S_POD_INFRA_CONTAINER_ID`, `K8S_POD_UID` (the last two
+ * only when given). The reference plugins refuse args they do not know unless `IgnoreUnknown=1`
+ * comes with them: NetworkManager adds it by default, CNIConfig with `ignoreUnknownArgs: true`.
+ */
+export function kubernetesArgs(pod: KubernetesPodArgs): Array<[string, string]> {
+  const out: Array<[string, string]> = [
+    ['K8S_POD_NAMESPACE', pod.namespace],
+    ['K8S_POD_NAME', pod.name],
+  ];
+  if (pod.infraContainerId !== undefined) out.push(['K8S_POD_INFRA_CONTAINER_ID', pod.infraContainerId]);
+  if (pod.uid !== undefined) out.push(['K8S_POD_UID', pod.uid]);
+  return out;
+}
+
 /** Normalize CNI_ARGS input to ordered pairs. */
 export function argsToPairs(input: CniArgsInput | undefined): Array<[string, string]> {
   if (input === undefined) return [];

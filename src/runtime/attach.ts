@@ -4,10 +4,12 @@
  */
 import type { RuntimeConf } from '../cni/types.ts';
 import type { NetworkConfigList } from '../config/types.ts';
+import { throwIfAborted } from '../core/abort.ts';
 import { type RollbackOutcome, SetupError } from '../core/runtime-errors.ts';
 import { convertResult } from '../types/convert.ts';
 import type { Result } from '../types/result-model.ts';
-import { mergeArgs, mergeCapabilityArgs } from './args.ts';
+import { mergeArgs } from './args.ts';
+import { mergeCapabilityInputs, unusedCapabilities } from './capabilities.ts';
 import { chooseContainerNetworks } from './container-networks.ts';
 import { asError, DEFAULT_CLEANUP_TIMEOUT_MS, type ResolvedOptions } from './context.ts';
 import type { OperationContext } from './coordination.ts';
@@ -62,7 +64,14 @@ export function plan(
         netns: netnsPath,
         ifName: ifNames[i] as string,
         args: withIgnoreUnknown(options, mergeArgs(common.args, own?.args)),
-        capabilityArgs: mergeCapabilityArgs(common.capabilityArgs, own?.capabilityArgs),
+        capabilityArgs: mergeCapabilityInputs([
+          { label: 'capabilities', capabilities: common.capabilities, capabilityArgs: common.capabilityArgs },
+          {
+            label: `perNetwork[${JSON.stringify(network.name)}].capabilities`,
+            capabilities: own?.capabilities,
+            capabilityArgs: own?.capabilityArgs,
+          },
+        ]),
       },
     };
   });
@@ -99,6 +108,10 @@ export async function setup(
         perNetwork: chosen.perNetwork,
       });
     }
+    for (const p of planned) {
+      for (const capability of unusedCapabilities(p.list.plugins, p.rt.capabilityArgs))
+        ctx.notify('capabilityUnused', { containerId, network: p.network.name, capability });
+    }
     const parts = opts.parallel
       ? await addParallel(ctx, containerId, planned, opts.signal)
       : await addSerial(ctx, containerId, planned, opts.signal);
@@ -112,7 +125,7 @@ async function addOne(
   p: PlannedAttachment,
   signal: AbortSignal | undefined,
 ): Promise<Attached> {
-  signal?.throwIfAborted();
+  throwIfAborted(signal);
   const raw = await ctx.cni.addNetworkList(p.list, p.rt, { signal });
   const converted = toMergeable(raw);
   ctx.notify('attached', { containerId, network: p.network.name, ifName: p.rt.ifName, result: raw });

@@ -7,6 +7,7 @@ import type { GCAttachment } from '../cni/types.ts';
 import { AttachmentSet } from '../cache/attachment-set.ts';
 import type { NetworkAttachment } from '../cache/cache.ts';
 import type { NetworkConfigList } from '../config/types.ts';
+import { throwIfAborted } from '../core/abort.ts';
 import { AggregateLibcniError } from '../core/errors.ts';
 import { asError, type Cni, DEFAULT_CLEANUP_TIMEOUT_MS } from './context.ts';
 import type { GcWatch, OperationContext } from './coordination.ts';
@@ -99,7 +100,7 @@ export async function gc(
     );
   }
   await ctx.config.ensureLoaded();
-  opts.signal?.throwIfAborted();
+  throwIfAborted(opts.signal, { command: 'GC' });
   const index = new ValidIndex(valid);
   const verdicts = new WeakMap<NetworkAttachment, GcVerdict>();
   const verdict: Verdicts = (a, loaded) => {

@@ -12,6 +12,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { AbortError } from '../core/abort.ts';
 import { ErrorCode, ValidationError } from '../core/errors.ts';
 import { LockTimeoutError } from '../core/runtime-errors.ts';
 import { assertPathComponent } from '../types/validate.ts';
@@ -22,8 +23,8 @@ import { UnreadableFileError } from '../core/bounded-read.ts';
 export type Release = () => void;
 
 function abortError(signal: AbortSignal): Error {
-  // The signal's own reason, as AbortSignal-aware APIs reject with it (typed loosely by the DOM).
-  return (signal.reason as Error | undefined) ?? new DOMException('This operation was aborted', 'AbortError');
+  // The library's one abort error, carrying the signal's reason as its cause.
+  return new AbortError(signal.reason);
 }
 
 /**
@@ -78,7 +79,7 @@ function once(fn: () => void): Release {
 export class KeyedMutex {
   private readonly held = new Map<string, Waiter[]>();
 
-  /** Wait for `key`; resolves with the release function. Rejects with the signal's reason if aborted while waiting. */
+  /** Wait for `key`; resolves with the release function. Rejects with an AbortError (cause: the signal's reason) if aborted while waiting. */
   async acquire(key: string, signal?: AbortSignal): Promise<Release> {
     const queue = this.held.get(key);
     if (queue === undefined) {

@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { CNIConfig } from '../cni/config.ts';
 import type { CNI, GCAttachment } from '../cni/types.ts';
+import { throwIfAborted, underSignal } from '../core/abort.ts';
 import type { ConfigFileError } from '../config/load.ts';
 import type { NetworkConfigList } from '../config/types.ts';
 import { ErrorCode, ValidationError } from '../core/errors.ts';
@@ -104,6 +105,7 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
         timeoutMs: options.timeoutMs,
         env: options.env,
         extraEnv: options.extraEnv,
+        stderr: options.stderr,
         // Fed by the cache where each quarantine happens (after the diagnostics channel).
         onCacheQuarantine: (info) => {
           this.notify('cacheQuarantine', info);
@@ -183,7 +185,9 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
    * `rollback` tells how the cleanup went.
    */
   async setup(containerId: string, netnsPath: string, opts: SetupOptions = {}): Promise<SetupResult> {
-    return setup(this.ops, containerId, netnsPath, opts);
+    return underSignal(opts.signal, { command: 'ADD', containerId }, () =>
+      setup(this.ops, containerId, netnsPath, opts),
+    );
   }
 
   /**
@@ -198,7 +202,9 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
     netnsPath: string,
     opts: ContainerOpOptions = {},
   ): Promise<TeardownResult> {
-    return teardown(this.ops, containerId, netnsPath, opts);
+    return underSignal(opts.signal, { command: 'DEL', containerId }, () =>
+      teardown(this.ops, containerId, netnsPath, opts),
+    );
   }
 
   /**
@@ -207,7 +213,9 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
    * (< 0.4.0) are skipped. All failures are thrown together as an {@link AggregateLibcniError}.
    */
   async check(containerId: string, netnsPath: string, opts: ContainerOpOptions = {}): Promise<void> {
-    return check(this.ops, containerId, netnsPath, opts);
+    return underSignal(opts.signal, { command: 'CHECK', containerId }, () =>
+      check(this.ops, containerId, netnsPath, opts),
+    );
   }
 
   /**
@@ -234,6 +242,7 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
   async status(
     opts: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined } = {},
   ): Promise<ManagerStatus> {
+    throwIfAborted(opts.signal, { command: 'STATUS' });
     await this.config.ensureLoaded();
     const set = this.config.current;
     const timeoutMs = opts.timeoutMs ?? this.options.raw.timeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS;
@@ -279,7 +288,7 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
    * are still held and its cache entry still exists; the next GC retries it.
    */
   async gc(valid: readonly string[] | readonly GCAttachment[], opts: GcOptions = {}): Promise<GcReport> {
-    return gc(this.ops, valid, opts);
+    return underSignal(opts.signal, { command: 'GC' }, () => gc(this.ops, valid, opts));
   }
 }
 

@@ -8,6 +8,7 @@ import type { NetworkConfigList } from '../config/types.ts';
 import type { RollbackOutcome } from '../core/runtime-errors.ts';
 import type { Result } from '../types/result-model.ts';
 import type { CniArgsInput } from './args.ts';
+import type { Capabilities } from './capabilities.ts';
 import type { MergedInterface, MergedRoute } from './merge.ts';
 
 /**
@@ -99,6 +100,12 @@ export interface NetworkManagerOptions {
   /** Extra variables for every plugin call. */
   extraEnv?: CNIConfigOptions['extraEnv'];
   /**
+   * Where plugins' stderr goes (default `'inherit'`, as Go: a successful plugin's stderr is copied
+   * to this process's stderr). A listener gets each chunk as it arrives, with plugin, command,
+   * network, container and interface, for the runtime's log. Not used with `cni`.
+   */
+  stderr?: CNIConfigOptions['stderr'];
+  /**
    * Take an advisory lock file per container in `<cacheDir>/locks/` around every operation, so
    * other processes using this library on the same cache do not interleave (default true).
    */
@@ -121,6 +128,8 @@ export interface PerNetworkOptions {
   args?: CniArgsInput | undefined;
   /** Capability args for this network; a key here replaces the container-wide value. */
   capabilityArgs?: Readonly<Record<string, unknown>> | undefined;
+  /** Typed capabilities for this network; a key here replaces the container-wide value. */
+  capabilities?: Capabilities | undefined;
 }
 
 /** A network chosen for one container, with its own inputs (ocicni's `PodNetwork.Networks`). */
@@ -136,7 +145,15 @@ export interface ContainerNetwork extends PerNetworkOptions {
 export interface SetupOptions {
   /** CNI_ARGS for every network, e.g. `{ K8S_POD_NAMESPACE: 'ns', K8S_POD_NAME: 'pod' }`. */
   args?: CniArgsInput | undefined;
-  /** Capability args for every network (`portMappings`, `bandwidth`, `ipRanges`, `dns`, `mac`, `ips`, …). */
+  /**
+   * The well-known capabilities (CNI's CONVENTIONS.md) for every network, typed and checked before
+   * any plugin runs: a bad value or an unknown key is a `ValidationError` naming the field.
+   */
+  capabilities?: Capabilities | undefined;
+  /**
+   * Free-form capability args for every network, for capabilities outside CONVENTIONS.md (not
+   * checked). A key may not be given both here and in `capabilities` (a `ValidationError`).
+   */
   capabilityArgs?: Readonly<Record<string, unknown>> | undefined;
   /** Per network name; entries for networks not in the set are ignored. */
   perNetwork?: Readonly<Record<string, PerNetworkOptions>> | undefined;
@@ -349,6 +366,17 @@ export interface AttachedEvent {
   result: Result;
 }
 
+/**
+ * Payload of the `capabilityUnused` event: a capability was given for a network none of whose
+ * plugins declares it, so no plugin receives it (the spec drops it; most often a typo in
+ * `capabilityArgs`, or a plugin missing from the network's list).
+ */
+export interface CapabilityUnusedEvent {
+  containerId: string;
+  network: string;
+  capability: string;
+}
+
 /** Payload of the `rollback` event. */
 export interface RollbackEvent extends RollbackOutcome {
   containerId: string;
@@ -376,6 +404,8 @@ export interface NetworkManagerEvents {
   /** A file could not be used (emitted when its error is new or changed), or a scan failed. */
   configError: [ConfigFileError];
   attached: [AttachedEvent];
+  /** At setup, before any plugin runs: see {@link CapabilityUnusedEvent}. */
+  capabilityUnused: [CapabilityUnusedEvent];
   detached: [DetachedAttachment];
   rollback: [RollbackEvent];
   gc: [GcReport];

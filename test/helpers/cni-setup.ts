@@ -32,6 +32,11 @@ export interface CniFixture {
   writeCache(network: string, rt: Pick<RuntimeConf, 'containerId' | 'ifName'>, text: string): Promise<string>;
   /** Names in `<cacheDir>/results`, sorted ([] when the directory does not exist). */
   cacheNames(): Promise<string[]>;
+  /**
+   * What the plugins wrote on stderr, chunk by chunk with the call it came from: the CNIConfig gets
+   * a `stderr` listener that records it here instead of copying it to the test run's output.
+   */
+  stderr: Array<{ text: string; command: string | undefined; network: string | undefined }>;
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -54,11 +59,21 @@ export async function makeCniFixture(
   const cacheDir = path.join(dir.root, 'cache');
   const cacheFile = (network: string, rt: Pick<RuntimeConf, 'containerId' | 'ifName'>): string =>
     path.join(cacheDir, 'results', `${network}-${rt.containerId}-${rt.ifName}`);
+  const stderr: CniFixture['stderr'] = [];
   return {
+    stderr,
     plugins: dir,
     cacheDir,
     // cacheSync 'none': fsync buys nothing in a temp dir and costs time on a shared machine.
-    cni: new CNIConfig({ path: [dir.dir], cacheDir, timeoutMs: options?.timeoutMs, cacheSync: 'none' }),
+    cni: new CNIConfig({
+      path: [dir.dir],
+      cacheDir,
+      timeoutMs: options?.timeoutMs,
+      cacheSync: 'none',
+      stderr: (chunk, info) => {
+        stderr.push({ text: chunk.toString('utf8'), command: info.command, network: info.network });
+      },
+    }),
     cacheFile,
     async writeCache(network, rt, text) {
       const file = cacheFile(network, rt);

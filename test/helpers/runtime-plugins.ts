@@ -10,6 +10,7 @@
  *   tbarrier  "<dir>:<n>": ADD creates <dir>/<cid>-<ifName> and waits until <dir> holds n entries
  *             (10 s max, then fails) — completes only if n calls run at the same time
  *   tip       address for the result, e.g. "10.9.1.5/24" (gateway: tgw)
+ *   tstderr   text the plugin writes on its stderr (every command but VERSION)
  *
  * A shell script rather than a Node one: a test here makes dozens of plugin calls on a shared
  * 2-core machine, and sh starts in about a millisecond.
@@ -36,6 +37,8 @@ fail() {
   exit 1
 }
 record begin
+msg=$(field tstderr)
+[ -n "$msg" ] && printf '%s\n' "$msg" >&2
 if [ "$CNI_COMMAND" = ADD ]; then
   wait=$(field twait)
   if [ -n "$wait" ]; then

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { RuntimeConf } from '../../src/cni/index.ts';
 import { networkConfFromBytes, pluginConfFromBytes } from '../../src/config/parse.ts';
+import { AbortError } from '../../src/core/abort.ts';
 import {
   AggregateLibcniError,
   NetworkPluginError,
@@ -87,16 +88,20 @@ describe('a plugin that never answers', { concurrency: true }, () => {
     });
   });
 
-  test('an AbortSignal ends the call the same way, as an aborted error', async () => {
+  test('an AbortSignal ends the call as an AbortError (cause: the reason), the killed call inside', async () => {
     const f = await sleepFixture();
     const controller = new AbortController();
+    const reason = new Error('caller gave up');
     const pending = f.cni.addNetworkList(f.list, RT, { signal: controller.signal, timeoutMs: 60_000 });
     setTimeout(() => {
-      controller.abort();
+      controller.abort(reason);
     }, 50);
     await assert.rejects(pending, (err: Error) => {
-      assert.ok(err instanceof NetworkPluginError);
-      assert.ok(err.cause instanceof PluginAbortedError);
+      assert.ok(err instanceof AbortError, String(err));
+      assert.equal(err.name, 'AbortError');
+      assert.equal(err.cause, reason);
+      assert.ok(err.interrupted instanceof NetworkPluginError);
+      assert.ok(err.interrupted.cause instanceof PluginAbortedError);
       assert.match(err.message, /netplugin failed with no error message/);
       return true;
     });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ResultCache } from '../../src/cache/cache.ts';
 import { NetworkManager, type NetworkManagerOptions } from '../../src/runtime/manager.ts';
+import { AbortError } from '../../src/core/abort.ts';
 import { AggregateLibcniError, ValidationError } from '../../src/core/errors.ts';
 import { NotReadyError, SetupError } from '../../src/core/runtime-errors.ts';
 import { makeRuntimeSandbox, type RuntimeSandbox } from '../helpers/runtime-plugins.ts';
@@ -221,7 +222,10 @@ describe('rollback', () => {
           ac.abort(new Error('caller gave up'));
         });
     });
-    const err = await m.setup('c1', '/x', { signal: ac.signal }).catch((e: unknown) => e);
+    const outer = await m.setup('c1', '/x', { signal: ac.signal }).catch((e: unknown) => e);
+    // The abort is what the caller sees; the setup error with its rollback is what it interrupted.
+    assert.ok(outer instanceof AbortError);
+    const err = outer.interrupted;
     assert.ok(err instanceof SetupError);
     assert.equal(err.network, 'netb');
     assert.equal(err.rollback.ok, true);

@@ -27,6 +27,8 @@ export function cniConfigFor(options: CliOptions, io: CliIO): CNIConfig {
     path: cniPath(io.env),
     cacheDir: cacheDirOf(options.cacheDir, io.env),
     timeoutMs: options.timeoutMs,
+    // Forwarded by the exec below, to `io.stderr` (the process's stderr, or a test's recorder).
+    stderr: 'ignore',
     exec: new NativeExec({
       onStderr: (_plugin, text) => {
         io.stderr(text.endsWith('\n') ? text : `${text}\n`);
