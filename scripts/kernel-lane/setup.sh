@@ -55,7 +55,9 @@ fetch_kernel() {
   say "downloading $pkg"
   # apt-get download writes into the current directory; `_apt` must be able to write there.
   chmod 0777 "$tmp"
-  (cd "$tmp" && apt-get download -q "$pkg") || {
+  # A stale package index names a version the mirror no longer has: refresh it once and retry.
+  (cd "$tmp" && apt-get download -q "$pkg") ||
+    { apt-get -o DPkg::Lock::Timeout=600 update -qq && (cd "$tmp" && apt-get download -q "$pkg"); } || {
     rm -rf "$tmp"
     die "apt-get download $pkg failed"
   }
