@@ -24,6 +24,9 @@ for w in $($bb cat /proc/cmdline); do
   case $w in libcni_lane_init=*) init=${w#libcni_lane_init=} ;; esac
 done
 [ -n "$init" ] || fail "no libcni_lane_init= on the kernel command line"
+# cache=loose: the files the guest reads (node, node_modules, the checkout, the plugins) do not change
+# while it runs, and caching them made a second `node --import tsx` of the test helpers about 3x
+# faster in the guest (40 s -> 14 s measured under load); what the guest writes, it flushes (sync).
 $bb mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=loose hostroot /newroot || fail "mounting the host's / over 9p failed"
 $bb umount /proc /sys /dev
 exec $bb switch_root /newroot /bin/sh "$init"
