@@ -1,5 +1,6 @@
-// Shared by the cnitool integration tests: run the BUILT cli as a subprocess, skip loudly when it
-// cannot run here, make per-process names, and clean up namespaces and links.
+// Shared by the cnitool integration tests: run the BUILT cli as a subprocess, skip loudly without
+// root (and fail as root when something is missing), make per-process names, and clean up
+// namespaces and links.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
@@ -20,8 +21,11 @@ export function skipReason(
   else if (!existsSync(CLI)) reason = `${CLI} is missing (run "npm run build" first)`;
   else {
     const missing = needs.filter((p) => !existsSync(path.join(PLUGIN_DIR, p)));
-    if (missing.length > 0) reason = `CNI plugins missing in ${PLUGIN_DIR}: ${missing.join(', ')}`;
+    if (missing.length > 0)
+      reason = `CNI plugins missing in ${PLUGIN_DIR}: ${missing.join(', ')} (Debian package containernetworking-plugins)`;
   }
+  // As root, what is left is something to install or build: the file fails, it does not skip.
+  if (reason && process.getuid?.() === 0) throw new Error(`cnitool integration tests cannot run: ${reason}`);
   if (reason) {
     console.warn(`\n!!!!!!!! SKIPPING cnitool integration tests: ${reason} !!!!!!!!\n`);
   }

@@ -26,13 +26,16 @@ const hasIp = spawnSync('ip', ['-V']).status === 0;
 const skipReason = !isRoot
   ? 'needs root for network namespaces and bridges'
   : missingPlugins.length > 0
-    ? `needs the CNI plugins ${missingPlugins.join(', ')} in ${PLUGIN_DIR}`
+    ? `needs the CNI plugins ${missingPlugins.join(', ')} in ${PLUGIN_DIR} (Debian package containernetworking-plugins)`
     : !hasIp
-      ? 'needs ip (iproute2)'
+      ? 'needs ip (Debian package iproute2)'
       : undefined;
 if (skipReason) console.warn(`\n*** runtime integration tests (real plugins) SKIPPED: ${skipReason} ***\n`);
 
 function skipped(t: TestContext): boolean {
+  // As root, the only reasons left name a package to install: fail, do not skip.
+  if (skipReason && process.getuid?.() === 0)
+    assert.fail(`cannot run here: ${skipReason}; install it (the README's set-up line)`);
   if (skipReason) t.skip(`SKIPPED: ${skipReason}`);
   return skipReason !== undefined;
 }

@@ -93,33 +93,56 @@ export interface Needs {
   tools?: Readonly<Record<string, string>>;
 }
 
-/** Why the needs cannot be met here, or undefined when they can. */
+// Reasons that name a package to install: a test meeting one fails rather than skips, so that a
+// machine set up without it never looks green.
+const missingPackages = new Set<string>();
+
+/** Mark `reason` (which names the Debian package to install) as a failure, not a skip; returns it. */
+export function missingPackage(reason: string): string {
+  missingPackages.add(reason);
+  return reason;
+}
+
+/**
+ * Why the needs cannot be met here, or undefined when they can. Without root the tests skip; a
+ * missing plugin or tool is a failure naming its package (see {@link skipIf}).
+ */
 export function unmetNeeds(needs: Needs): string | undefined {
   if (!isRoot) return 'needs root (network namespaces, links, iptables)';
   const plugins = (needs.plugins ?? []).filter((p) => !existsSync(path.join(PLUGIN_DIR, p)));
   if (plugins.length > 0) {
-    return `plugin binaries ${plugins.join(', ')} not in ${PLUGIN_DIR} (Debian package containernetworking-plugins)`;
+    return missingPackage(
+      `plugin binaries ${plugins.join(', ')} not in ${PLUGIN_DIR} (Debian package containernetworking-plugins)`,
+    );
   }
   const tools = Object.entries(needs.tools ?? {}).filter(([cmd]) => which(cmd) === undefined);
   if (tools.length > 0) {
-    return `commands not installed: ${tools.map(([cmd, pkg]) => `${cmd} (Debian package ${pkg})`).join(', ')}`;
+    return missingPackage(
+      `commands not installed: ${tools.map(([cmd, pkg]) => `${cmd} (Debian package ${pkg})`).join(', ')}`,
+    );
   }
   return undefined;
 }
 
 const warned = new Set<string>();
 
-/** Print a skip reason once per file, loudly, so a skipped suite is never mistaken for a green one. */
+/** Print a skip (or missing-package) reason once per file, loudly, so it is never mistaken for green. */
 export function announceSkip(what: string, reason: string): void {
-  const line = `*** ${what} SKIPPED: ${reason} ***`;
+  const verdict = missingPackages.has(reason) ? 'CANNOT RUN (install the package named)' : 'SKIPPED';
+  const line = `*** ${what} ${verdict}: ${reason} ***`;
   if (warned.has(line)) return;
   warned.add(line);
   console.warn(`\n${line}\n`);
 }
 
-/** Skip the test (loudly) when `reason` is set; returns true when skipped. */
+/**
+ * When `reason` is set: fail the test if it names a package to install, skip it (loudly) otherwise;
+ * returns true when skipped.
+ */
 export function skipIf(t: TestContext, reason: string | undefined): boolean {
   if (reason === undefined) return false;
+  if (missingPackages.has(reason))
+    assert.fail(`cannot run here: ${reason}; install it (the README's set-up line)`);
   t.skip(`SKIPPED: ${reason}`);
   return true;
 }

@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { CNIConfig } from '../../src/cni/index.ts';
 import { networkConfFromBytes } from '../../src/config/parse.ts';
 import { ErrorCode, VersionError, findCniError } from '../../src/core/errors.ts';
-import { announceSkip, PLUGIN_DIR, RecordingExec, skipIf } from './helpers.ts';
+import { announceSkip, missingPackage, PLUGIN_DIR, RecordingExec, skipIf } from './helpers.ts';
 
 const ALL = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0'];
 /** What containernetworking-plugins 1.1.1 reports; the README table is built from this. */
@@ -43,7 +43,9 @@ const PLUGINS = Object.keys(EXPECTED);
 const missing = PLUGINS.filter((p) => !existsSync(path.join(PLUGIN_DIR, p)));
 const skip =
   missing.length > 0
-    ? `plugin binaries ${missing.join(', ')} not in ${PLUGIN_DIR} (Debian package containernetworking-plugins)`
+    ? missingPackage(
+        `plugin binaries ${missing.join(', ')} not in ${PLUGIN_DIR} (Debian package containernetworking-plugins)`,
+      )
     : undefined;
 if (skip) announceSkip('plugin suite: VERSION / GC / STATUS', skip);
 
