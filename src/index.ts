@@ -183,6 +183,7 @@ export {
 export {
   CHANNELS,
   type PluginCallMessage,
+  type PluginCallOutput,
   type OperationMessage,
   type OperationCommand,
   type CniCommand,
