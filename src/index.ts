@@ -26,6 +26,7 @@ export {
   AggregateLibcniError,
   JsonSyntaxError,
   DuplicateNetworkError,
+  LibraryLoadError,
   type ErrorContext,
   type CniErrorObject,
   type PluginExecInfo,
@@ -74,6 +75,7 @@ export type {
 } from './types/result-model.ts';
 export { resultVersion, isResult020, isResult040, isResult100 } from './types/result-model.ts';
 export { normalizeResult, decodePluginResult, resultFromBytes } from './types/result.ts';
+export { loadResultDecoder } from './types/result-schema.ts';
 export { convertResult } from './types/convert.ts';
 export { validateContainerId, validateNetworkName, validateInterfaceName } from './types/validate.ts';
 
@@ -206,6 +208,7 @@ export {
 export {
   CHANNELS,
   type PluginCallMessage,
+  type PluginCallOutput,
   type OperationMessage,
   type OperationCommand,
   type CniCommand,

@@ -7,6 +7,7 @@
 import { CacheError, ResultError } from '../core/errors.ts';
 import { convertResult } from '../types/convert.ts';
 import { normalizeResult } from '../types/result.ts';
+import { loadResultDecoder } from '../types/result-schema.ts';
 import type { Result } from '../types/result-model.ts';
 import { greaterThanOrEqualTo } from '../types/version.ts';
 import type { AttachmentKey, CacheEntry, CacheRead } from './entry.ts';
@@ -35,7 +36,7 @@ export async function readCachedResult(
   const read = await cache.read(key);
   const owner = ownerElsewhere(read, key);
   if (owner) throw collision(read.path, key, owner);
-  return resultOfRead(read, cniVersion);
+  return await resultOfRead(read, cniVersion);
 }
 
 /**
@@ -124,7 +125,7 @@ export async function readResultForDel(
   const inputs = read.kind === 'entry' ? read.entry : undefined;
   let result: Result | undefined;
   try {
-    result = resultOfRead(read, cniVersion);
+    result = await resultOfRead(read, cniVersion);
   } catch (e) {
     if (e instanceof CacheError && e.corrupt) await cache.quarantine(key, e.message);
     return { prevResult: undefined, ownEntry: true, inputs };
@@ -170,9 +171,11 @@ export async function removeQuietly(cache: ResultCache, key: AttachmentKey): Pro
 }
 
 /** Turn what the cache holds into a result in `cniVersion`, with Go's errors for bad content. */
-function resultOfRead(read: CacheRead, cniVersion: string): Result | undefined {
+async function resultOfRead(read: CacheRead, cniVersion: string): Promise<Result | undefined> {
   const raw = rawResultOf(read);
   if (raw === undefined) return undefined;
+  // Outside the try below: a decoder that cannot load is the library's failure, not a corrupt entry.
+  await loadResultDecoder();
   let result: Result;
   try {
     result = normalizeResult(raw);

@@ -9,6 +9,9 @@ import {
   type CniErrorObject,
   ConfigError,
   ErrorCode,
+  NoConfigsFoundError,
+  NotFoundError,
+  PluginNotFoundError,
   ResultError,
   VersionError,
 } from '../core/errors.ts';
@@ -112,7 +115,31 @@ export function errorLine(err: unknown): string {
     const help = err.command ? `cnitool ${err.command} --help` : 'cnitool --help';
     return `cnitool: ${line}${line.includes('--help') ? '' : ` (see "${help}")`}`;
   }
-  return line === '' ? 'unknown error' : line;
+  return line === '' ? 'unknown error' : `${fileOf(err, line)}${line}${inputHint(err, line)}`;
+}
+
+/**
+ * The configuration file at fault, as a `<file>: ` prefix, when the error names one and the message
+ * does not already say it (Go's messages for a file that does not parse name no file).
+ */
+function fileOf(err: unknown, line: string): string {
+  for (const e of causeChain(err)) {
+    if (e instanceof ConfigError && e.file !== undefined && !line.includes(e.file)) return `${e.file}: `;
+  }
+  return '';
+}
+
+/** Which of cnitool's environment variables gave the input at fault, when that is the story. */
+function inputHint(err: unknown, line: string): string {
+  for (const e of causeChain(err)) {
+    if (e instanceof PluginNotFoundError && e.reason === 'no-paths' && !line.includes('CNI_PATH')) {
+      return ' (CNI_PATH is unset or empty: set it to the plugin directories, e.g. CNI_PATH=/usr/lib/cni)';
+    }
+    if ((e instanceof NotFoundError || e instanceof NoConfigsFoundError) && !line.includes('NETCONFPATH')) {
+      return ' (networks are read from NETCONFPATH, default /etc/cni/net.d)';
+    }
+  }
+  return '';
 }
 
 /** The spec version stamped on --json errors: the newest this library speaks. */

@@ -19,6 +19,7 @@ import { underSignal } from '../core/abort.ts';
 import type { ErrorContext } from '../core/errors.ts';
 import { sharedNativeExec } from '../invoke/native-exec.ts';
 import type { Result } from '../types/result-model.ts';
+import { loadResultDecoder } from '../types/result-schema.ts';
 import { greaterThanOrEqualTo, type PluginInfo } from '../types/version.ts';
 import { checkNotSupported, type Engine, keyOf } from './attachment.ts';
 import { gcList, statusList } from './gc-status.ts';
@@ -59,6 +60,9 @@ export class CNIConfig implements CNI {
       plugins: new PluginRunner(options.exec ?? sharedNativeExec(), this.path, options),
       cache: this.#cache,
     };
+    // Load the result decoder (zod) in the background now, so the first ADD does not wait for it;
+    // operations await it before decoding, and report a failure there.
+    loadResultDecoder().catch(() => undefined);
   }
 
   // ---- network lists --------------------------------------------------------------------

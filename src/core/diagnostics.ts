@@ -10,6 +10,8 @@
  * - `libcni:cache:quarantine` — a plain channel: a corrupt cache entry was moved aside,
  *   message {@link CacheQuarantineMessage}.
  *
+ * `NODE_DEBUG=libcni` logs both tracing channels on stderr (see the end of this module).
+ *
  * A TracingChannel publishes `start` and `end` around the synchronous part, then `asyncStart` and
  * `asyncEnd` when the call settles (with `result` or `error` set on the message), and `error` when it
  * failed. `durationMs` and `exitCode` are on the message by `asyncStart`. Nothing is built or
@@ -18,6 +20,7 @@
  */
 import { channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
+import { debuglog } from 'node:util';
 import { findCniError } from './errors.ts';
 
 /** W3C trace context handed to plugins as `TRACEPARENT` / `TRACESTATE` / `BAGGAGE`. */
@@ -57,10 +60,34 @@ export interface PluginCallMessage {
   exitCode?: number | null;
   /** Set when the call settles: the signal that ended the process, if one did. */
   signal?: string | null;
-  /** Set by the TracingChannel when the call succeeded: the plugin's output (an `ExecOutput`). */
-  result?: unknown;
+  /** Set when the call settles: the last {@link STDERR_TAIL_CHARS} characters of its stderr. */
+  stderr?: string;
+  /** Set by the TracingChannel when the call succeeded: the plugin's output, as text. */
+  result?: PluginCallOutput;
   /** Set by the TracingChannel when the call failed. */
   error?: unknown;
+}
+
+/** What `libcni:plugin`'s `result` holds: plain strings and numbers, so it logs well as JSON. */
+export interface PluginCallOutput {
+  /** stdout, decoded as UTF-8. */
+  stdout: string;
+  /** The tail of stderr the Exec kept. */
+  stderr: string;
+  exitCode: number;
+}
+
+/** How much of a plugin's stderr a `libcni:plugin` message carries. */
+export const STDERR_TAIL_CHARS = 512;
+
+/** The end of a plugin's stderr, for a message. */
+export function stderrTail(text: string): string {
+  return text.length <= STDERR_TAIL_CHARS ? text : text.slice(-STDERR_TAIL_CHARS);
+}
+
+/** Milliseconds with at most 3 decimals (microseconds), so durations print and log readably. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 /** The spec's commands (`CNI_COMMAND`). */
@@ -134,10 +161,10 @@ export function traceOperation<T>(
   return operationChannel.tracePromise(async () => {
     try {
       const out = await fn();
-      full.durationMs = performance.now() - started;
+      full.durationMs = roundMs(performance.now() - started);
       return out;
     } catch (e) {
-      full.durationMs = performance.now() - started;
+      full.durationMs = roundMs(performance.now() - started);
       full.errorCode = findCniError(e)?.code;
       throw e;
     }
@@ -148,3 +175,57 @@ export function traceOperation<T>(
 export function publishCacheQuarantine(message: CacheQuarantineMessage): void {
   if (quarantineChannel.hasSubscribers) quarantineChannel.publish(message);
 }
+
+/**
+ * `NODE_DEBUG=libcni`: one line per plugin call and per operation on stderr, through
+ * `util.debuglog`, as a subscriber of the channels above (so it sees exactly what any other
+ * subscriber sees). Subscribed only when the variable names this section: otherwise the channels
+ * stay unlistened and cost nothing.
+ */
+function subscribeDebugLog(): void {
+  const log = debuglog('libcni');
+  if (!log.enabled) return;
+  const where = (m: {
+    network?: string | undefined;
+    containerId?: string | undefined;
+    ifName?: string | undefined;
+  }) => `net=${m.network ?? '-'} ctr=${m.containerId || '-'} if=${m.ifName || '-'}`;
+  pluginChannel.subscribe({
+    start: () => undefined,
+    end: () => undefined,
+    asyncStart: () => undefined,
+    error: () => undefined,
+    asyncEnd: (message) => {
+      const m = message;
+      const outcome = m.signal ? `signal=${m.signal}` : `exit=${m.exitCode ?? '-'}`;
+      const failure =
+        m.error === undefined
+          ? ''
+          : ` error=${JSON.stringify(m.error instanceof Error ? m.error.message : typeof m.error)}`;
+      const stderr = m.stderr ? ` stderr=${JSON.stringify(m.stderr)}` : '';
+      log(
+        'plugin %s %s %s %s %sms%s%s',
+        m.command,
+        m.plugin ?? m.pluginPath,
+        where(m),
+        outcome,
+        m.durationMs,
+        failure,
+        stderr,
+      );
+    },
+  });
+  operationChannel.subscribe({
+    start: () => undefined,
+    end: () => undefined,
+    asyncStart: () => undefined,
+    error: () => undefined,
+    asyncEnd: (message) => {
+      const m = message;
+      const outcome = m.error === undefined ? 'ok' : `failed code=${m.errorCode ?? '-'}`;
+      log('operation %s %s %s %sms', m.command, where(m), outcome, m.durationMs);
+    },
+  });
+}
+
+subscribeDebugLog();

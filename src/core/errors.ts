@@ -370,3 +370,16 @@ export class DuplicateNetworkError extends ConfigError {
     this.firstFile = firstFile;
   }
 }
+
+/**
+ * A module this library needs could not be loaded (a dependency missing from the install, or left
+ * out of a bundle). This is the library's own fault or its installation's, never a plugin's.
+ */
+export class LibraryLoadError extends LibcniError {
+  /** The module specifier that failed to load. */
+  readonly module: string;
+  constructor(module: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.module = module;
+  }
+}

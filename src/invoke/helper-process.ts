@@ -5,7 +5,7 @@
  * and telling how it ended.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { SpawnerError } from '../core/runtime-errors.ts';
@@ -45,11 +45,22 @@ function loaderFlags(execArgv: readonly string[]): string[] {
 
 /**
  * The helper script: built, dist/invoke/spawner-child.js beside this module; from TypeScript
- * source (tsx, tests), src/invoke/spawner-child.ts.
+ * source (tsx, tests), src/invoke/spawner-child.ts. When this module was bundled into another file,
+ * there is nothing beside it: then the installed package's `libcni/spawner-helper` export, when it
+ * resolves from here (package.json "exports"; `helperPath` can name it the same way).
  */
 export function defaultHelperPath(): string {
   const fromSource = import.meta.url.endsWith('.ts');
-  return fileURLToPath(new URL(fromSource ? './spawner-child.ts' : './spawner-child.js', import.meta.url));
+  const beside = fileURLToPath(
+    new URL(fromSource ? './spawner-child.ts' : './spawner-child.js', import.meta.url),
+  );
+  if (existsSync(beside)) return beside;
+  try {
+    return fileURLToPath(import.meta.resolve('libcni/spawner-helper'));
+  } catch {
+    // Not installed where this file can see it: starting the helper fails with its path in the error.
+    return beside;
+  }
 }
 
 /** A TypeScript helper needs this process's loader (tsx, ...) too; a JavaScript one needs nothing. */

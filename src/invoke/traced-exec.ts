@@ -3,9 +3,16 @@
  * (core/diagnostics.ts). CNIConfig wraps whatever Exec it is given with it.
  */
 import { performance } from 'node:perf_hooks';
-import { listened, type PluginCallMessage, pluginChannel } from '../core/diagnostics.ts';
+import {
+  listened,
+  type PluginCallMessage,
+  type PluginCallOutput,
+  pluginChannel,
+  roundMs,
+  stderrTail,
+} from '../core/diagnostics.ts';
 import { PluginError } from '../core/errors.ts';
-import type { Exec } from './exec.ts';
+import type { Exec, ExecOutput } from './exec.ts';
 import { commandOf } from './exec-options.ts';
 
 /**
@@ -29,22 +36,29 @@ export function tracePluginCalls(exec: Exec): Exec {
         traceparent: env.TRACEPARENT,
       };
       const started = performance.now();
-      return pluginChannel.tracePromise(async () => {
-        try {
-          const out = await exec.execPlugin(pluginPath, stdin, env, options);
-          message.durationMs = out.durationMs;
-          message.exitCode = out.exitCode;
-          message.signal = null;
-          return out;
-        } catch (e) {
-          // Facts of the run travel on the error; an Exec that throws something else has none.
-          const run = e instanceof PluginError ? e.exec : undefined;
-          message.durationMs = run?.durationMs ?? performance.now() - started;
-          message.exitCode = run?.exitCode ?? null;
-          message.signal = run?.signal ?? null;
-          throw e;
-        }
-      }, message);
+      let out: ExecOutput | undefined;
+      // What the channel's `result` holds is a summary that logs well as JSON (text, not a Buffer);
+      // the caller still gets the ExecOutput itself.
+      return pluginChannel
+        .tracePromise(async (): Promise<PluginCallOutput> => {
+          try {
+            out = await exec.execPlugin(pluginPath, stdin, env, options);
+            message.durationMs = roundMs(out.durationMs);
+            message.exitCode = out.exitCode;
+            message.signal = null;
+            message.stderr = stderrTail(out.stderr);
+            return { stdout: out.stdout.toString('utf8'), stderr: out.stderr, exitCode: out.exitCode };
+          } catch (e) {
+            // Facts of the run travel on the error; an Exec that throws something else has none.
+            const run = e instanceof PluginError ? e.exec : undefined;
+            message.durationMs = roundMs(run?.durationMs ?? performance.now() - started);
+            message.exitCode = run?.exitCode ?? null;
+            message.signal = run?.signal ?? null;
+            message.stderr = stderrTail(run?.stderr ?? '');
+            throw e;
+          }
+        }, message)
+        .then(() => out as ExecOutput);
     },
     findInPath(type, paths, context) {
       return exec.findInPath(type, paths, context);

@@ -3,8 +3,11 @@
  * canonical object Go would encode back: unknown keys dropped, IP text canonical, `omitempty` applied,
  * keys in Go's struct field order.
  *
- * zod costs ~50 ms to load, and the CLI must start fast, so it is loaded with a synchronous
- * `require` the first time a result is decoded and the schemas are built once, then reused.
+ * zod costs ~50-100 ms to load, and the CLI must start fast, so it is not imported with the library:
+ * {@link loadResultDecoder} imports it (a static `import('zod')`, which bundlers follow) and builds
+ * the schemas once. CNIConfig starts that in the background when it is constructed and every
+ * operation awaits it before its first decode, so loading never stalls an ADD in progress. The
+ * synchronous decoders need it done: they throw a {@link LibraryLoadError} until it is.
  *
  * Go's decoder rules reproduced here:
  * - object keys match field names case-insensitively (`"IPs"` fills `ips`); the last match wins;
@@ -14,8 +17,8 @@
  * address or route `dst`, `null` entries in `ips`), we refuse the input instead.
  */
 
-import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
+import { LibraryLoadError } from '../core/errors.ts';
 import { goFieldPicker } from '../go/struct.ts';
 import { copyInterface100, copyRoute } from './convert.ts';
 import { canonicalCIDR, canonicalIP } from './ip.ts';
@@ -238,11 +241,38 @@ function buildSchemas(zod: ZodModule): ResultSchemas {
   };
 }
 
-const loadCjs = createRequire(import.meta.url);
 let schemas: ResultSchemas | undefined;
+let loading: Promise<void> | undefined;
 
-/** The result schemas, built on first use (this is when zod is loaded). */
+/**
+ * Load what result decoding needs (zod) and build the schemas; resolves at once when done before.
+ * {@link CNIConfig} calls this itself; call it before the synchronous decoders
+ * (`normalizeResult`, `decodePluginResult`, `resultFromBytes`) when using them on their own.
+ * @throws LibraryLoadError when zod cannot be loaded (missing from the install or the bundle);
+ *   a failed load is retried on the next call.
+ */
+export function loadResultDecoder(): Promise<void> {
+  if (schemas !== undefined) return Promise.resolve();
+  loading ??= import('zod').then(
+    (zod: ZodModule) => {
+      schemas ??= buildSchemas(zod);
+    },
+    (e: unknown) => {
+      loading = undefined;
+      const why = e instanceof Error ? e.message : String(e);
+      throw new LibraryLoadError('zod', `libcni could not load its dependency zod: ${why}`, { cause: e });
+    },
+  );
+  return loading;
+}
+
+/** The result schemas; {@link loadResultDecoder} must have completed. */
 export function resultSchemas(): ResultSchemas {
-  schemas ??= buildSchemas(loadCjs('zod') as ZodModule);
+  if (schemas === undefined) {
+    throw new LibraryLoadError(
+      'zod',
+      'the result decoder is not loaded yet: await loadResultDecoder() before decoding results synchronously',
+    );
+  }
   return schemas;
 }

@@ -1,13 +1,20 @@
-// `npm run demo` (dist/cli/demo.js): runs clean twice in a row, cleans up after Ctrl-C, and says
+// `npm run demo` (examples/demo.ts): runs clean twice in a row, cleans up after Ctrl-C, and says
 // exactly what to do when root or the plugins are missing. The demo picks its own 10.254.x.0/24.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { describe, test } from 'node:test';
-import { DEMO, linkExists, netnsNames, type RunOutput, runNode, skipReason } from './cli-support.ts';
+import {
+  DEMO,
+  TSX_IMPORT,
+  linkExists,
+  netnsNames,
+  type RunOutput,
+  runNode,
+  skipReason,
+} from './cli-support.ts';
 
-const SKIP =
-  skipReason() ?? (existsSync(DEMO) ? undefined : `${DEMO} is missing (run "npm run build" first)`);
+const SKIP = skipReason() ?? (existsSync(DEMO) ? undefined : `${DEMO} is missing`);
 
 function demoTempDirs(): string[] {
   return readdirSync(os.tmpdir()).filter((n) => n.startsWith('libcni-demo-'));
@@ -25,6 +32,7 @@ async function runDemo(
 ): Promise<RunOutput & { pid: number }> {
   let pid = 0;
   const r = await runNode(DEMO, [], {
+    nodeArgs: TSX_IMPORT,
     env: { CNI_PATH: '/usr/lib/cni' },
     onStdout: (all, kill) => {
       // The namespace step prints its path; the pid is in the names.
@@ -68,13 +76,21 @@ describe('npm run demo', { skip: SKIP }, () => {
   });
 
   test('says what to do when not run as root', async () => {
-    const r = await runNode(DEMO, [], { env: { CNI_PATH: '/usr/lib/cni' }, uid: 65534, cwd: '/' });
+    const r = await runNode(DEMO, [], {
+      nodeArgs: TSX_IMPORT,
+      env: { CNI_PATH: '/usr/lib/cni' },
+      uid: 65534,
+      cwd: '/',
+    });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /run as root: sudo npm run demo/);
   });
 
   test('says what to install when the plugins are missing', async () => {
-    const r = await runNode(DEMO, [], { env: { CNI_PATH: '/nonexistent/cni' } });
+    const r = await runNode(DEMO, [], {
+      nodeArgs: TSX_IMPORT,
+      env: { CNI_PATH: '/nonexistent/cni' },
+    });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /sudo apt-get install -y containernetworking-plugins/);
     assert.match(r.stderr, /bridge, host-local, portmap, tuning/);

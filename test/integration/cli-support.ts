@@ -9,7 +9,9 @@ import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(ROOT, 'dist/cli/main.js');
-export const DEMO = path.join(ROOT, 'dist/cli/demo.js');
+/** `npm run demo`: a TypeScript example, run through tsx (resolved here, so any cwd and uid can run it). */
+export const DEMO = path.join(ROOT, 'examples/demo.ts');
+export const TSX_IMPORT = ['--import', import.meta.resolve('tsx')];
 export const PLUGIN_DIR = '/usr/lib/cni';
 
 /** Why these tests cannot run here, or undefined when they can. */
@@ -49,12 +51,14 @@ export function runNode(
     cwd?: string;
     onStdout?: (all: string, kill: (s: NodeJS.Signals) => void) => void;
     uid?: number;
+    /** Node flags before the script. */
+    nodeArgs?: readonly string[];
   } = {},
 ): Promise<RunOutput> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
     for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
-    const child = spawn(process.execPath, [script, ...args], {
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), script, ...args], {
       env,
       cwd: opts.cwd ?? ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -73,10 +73,10 @@ describe('errors', () => {
     );
   });
 
-  test("Go's message text is printed unchanged", () => {
+  test("Go's message text is printed unchanged, then the variable that chose the directory", () => {
     assert.equal(
       errorLine(new NotFoundError('/etc/cni/net.d', 'x')),
-      'no net configuration with name "x" in /etc/cni/net.d',
+      'no net configuration with name "x" in /etc/cni/net.d (networks are read from NETCONFPATH, default /etc/cni/net.d)',
     );
   });
 

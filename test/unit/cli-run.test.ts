@@ -192,6 +192,33 @@ describe('runCli', () => {
     );
   });
 
+  test('errors name the file and the variable at fault', async () => {
+    // A broken list earlier in load order than the network asked for: Go's message names no file.
+    const conf = path.join(tmp, 'conf-broken');
+    await fs.mkdir(conf, { recursive: true });
+    await fs.writeFile(path.join(conf, '05-broken.conflist'), '{"cniVersion":');
+    await fs.copyFile(path.join(tmp, 'conf', '10-fake.conflist'), path.join(conf, '10-fake.conflist'));
+    const broken = await cli(['add', 'fakenet', NETNS], { NETCONFPATH: conf });
+    assert.equal(broken.code, 1);
+    assert.equal(
+      broken.stderr,
+      `${path.join(conf, '05-broken.conflist')}: error parsing configuration list: unexpected end of JSON input\n`,
+    );
+    // No CNI_PATH at all: Go says only "no paths provided".
+    const noPath = await cli(['add', 'fakenet', NETNS], { CNI_PATH: '' });
+    assert.equal(noPath.code, 1);
+    assert.match(
+      noPath.stderr,
+      /^no paths provided \(CNI_PATH is unset or empty: .*CNI_PATH=\/usr\/lib\/cni\)\n$/,
+    );
+    const noNet = await cli(['add', 'nonet', NETNS]);
+    assert.match(
+      noNet.stderr,
+      /^no net configuration with name "nonet" in .* \(networks are read from NETCONFPATH/,
+    );
+    assert.deepEqual(calls(), [], 'no plugin was executed');
+  });
+
   test('del does not require the namespace to exist', async () => {
     const r = await cli(['del', 'fakenet', path.join(tmp, 'gone')]);
     assert.equal(r.code, 0, r.stderr);

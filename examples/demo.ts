@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run demo`: the library end to end on a real kernel, for a newcomer. It creates a network
+ * `npm run demo` (examples/demo.ts, run with tsx; not part of the package): the library end to end on a real kernel, for a newcomer. It creates a network
  * namespace, attaches it to a private bridge network (bridge + host-local + portmap + tuning,
  * cniVersion 1.0.0), shows the interface and address, pings the gateway from inside, runs CHECK,
  * then DEL, and removes everything it made: namespace, bridge, temp dirs, and the ip_forward
@@ -11,12 +11,18 @@ import { existsSync, constants as fsConstants } from 'node:fs';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ResultCache } from '../cache/cache.ts';
-import { CNIConfig } from '../cni/config.ts';
-import type { RuntimeConf } from '../cni/types.ts';
-import { networkConfFromBytes } from '../config/parse.ts';
-import { createNetns, deleteNetns, netnsExists } from '../netns/netns.ts';
-import { cnitoolContainerId } from './runtime-inputs.ts';
+// The library's public API, but for two internals the demo shows (the cache file's path, and the
+// container id cnitool would use, so the demo's attachment looks like one cnitool made).
+import { ResultCache } from '../src/cache/cache.ts';
+import { cnitoolContainerId } from '../src/cli/runtime-inputs.ts';
+import {
+  CNIConfig,
+  createNetns,
+  deleteNetns,
+  networkConfFromBytes,
+  netnsExists,
+  type RuntimeConf,
+} from '../src/index.ts';
 
 const NETWORK = 'cnidemo';
 // Per process, so two demos (or a demo and the tests) never share a namespace or a bridge.
