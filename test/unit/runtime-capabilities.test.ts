@@ -12,7 +12,12 @@ let sb: RuntimeSandbox;
 const managers: NetworkManager[] = [];
 
 function manager(): NetworkManager {
-  const m = new NetworkManager({ confDir: sb.confDir, pluginDirs: [sb.pluginDir], cacheDir: sb.cacheDir });
+  const m = new NetworkManager({
+    confDir: sb.confDir,
+    pluginDirs: [sb.pluginDir],
+    cacheDir: sb.cacheDir,
+    networks: 'all',
+  });
   managers.push(m);
   return m;
 }
