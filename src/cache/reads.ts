@@ -68,17 +68,19 @@ function collision(file: string, key: AttachmentKey, owner: AttachmentKey): Cach
 
 /**
  * Refuse an ADD whose cache file already holds another attachment's entry (see {@link ownerElsewhere}):
- * writing it would lose that attachment's record. Called before any plugin runs.
+ * writing it would lose that attachment's record. Called before any plugin runs. Returns whether
+ * the file is absent (false when it exists, or cannot be read).
  */
-export async function assertNoCollision(cache: ResultCache, key: AttachmentKey): Promise<void> {
+export async function assertNoCollision(cache: ResultCache, key: AttachmentKey): Promise<boolean> {
   let read: CacheRead;
   try {
     read = await cache.read(key);
   } catch {
-    return; // unreadable: the write after ADD reports what is wrong
+    return false; // unreadable: the write after ADD reports what is wrong
   }
   const owner = ownerElsewhere(read, key);
   if (owner) throw collision(read.path, key, owner);
+  return read.kind === 'missing';
 }
 
 /** {@link readCachedResult} for CHECK: any failure is Go's `failed to get network "n" cached result: …`. */

@@ -82,19 +82,23 @@ export class ResultCache {
     return path.join(this.resultsDir, name);
   }
 
-  /** Write an entry atomically: readers see the old file or the new one, never a partial one. */
-  async write(entry: CacheEntry): Promise<string> {
+  /**
+   * Write an entry atomically: readers see the old file or the new one, never a partial one.
+   * `sync` overrides the cache's own {@link CacheSync} for this write.
+   */
+  async write(entry: CacheEntry, options?: { sync?: CacheSync | undefined }): Promise<string> {
     const file = this.pathFor(entry);
     const bytes = encodeCacheEntry(entry);
+    const sync = options?.sync ?? this.sync;
     try {
       if (!this.dirReady) await this.makeResultsDir();
       try {
-        await atomicWrite(file, bytes, this.sync);
+        await atomicWrite(file, bytes, sync);
       } catch (e) {
         // Someone removed the directory since (a test, an operator clearing the cache): once more.
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
         await this.makeResultsDir();
-        await atomicWrite(file, bytes, this.sync);
+        await atomicWrite(file, bytes, sync);
       }
     } catch (e) {
       if (e instanceof CacheError) throw e;

@@ -112,7 +112,6 @@ export function refuseUnsafePath(command: Command, network: string, rt: RuntimeC
   }
 }
 
-/** Cache the result of an ADD, with Go's error when that fails. */
 /**
  * Refuse, before any plugin runs, runtime inputs the cache could not record after a successful ADD
  * (NaN, Infinity, BigInt, a cycle in capability args): the plugins would have made an attachment
@@ -140,6 +139,43 @@ export function assertCacheable(network: string, rt: RuntimeConf): void {
   }
 }
 
+/**
+ * Record an attachment before the first plugin of its ADD runs, so that a process killed mid-ADD
+ * leaves it findable: the entry a successful ADD writes (same file, config, netns, args and
+ * capability args) without the result, which that ADD then replaces. Go's libcni reads it as any
+ * entry: its GC lists it with the cached attachments and DELs it when it is not valid, and its DEL
+ * finds no cached result and runs without prevResult; teardown and GC here do the same.
+ *
+ * Not flushed to disk unless the cache syncs fully: it guards against the process dying, which the
+ * page cache survives; a power loss also takes away the interfaces it would point to.
+ */
+export async function recordIntent(
+  cache: ResultCache,
+  config: Uint8Array,
+  network: string,
+  rt: RuntimeConf,
+): Promise<void> {
+  const entry = {
+    ...keyOf(network, rt),
+    config,
+    netns: rt.netns,
+    cniArgs: rt.args,
+    capabilityArgs: rt.capabilityArgs,
+  };
+  try {
+    await cache.write(entry, { sync: cache.sync === 'full' ? 'full' : 'none' });
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    // Go's wording for a failed cache write, which callers match on; here it comes before any plugin ran.
+    throw new CacheError(`failed to set network ${JSON.stringify(network)} cached result: ${err.message}`, {
+      cause: err,
+      path: e instanceof CacheError ? e.path : undefined,
+      context: keyOf(network, rt),
+    });
+  }
+}
+
+/** Cache the result of an ADD, with Go's error when that fails. */
 export async function cacheAdd(
   cache: ResultCache,
   result: Result,

@@ -22,6 +22,7 @@ import {
   checkNotSupported,
   type Engine,
   keyOf,
+  recordIntent,
   refuseUnsafePath,
   wrapPluginFailure,
 } from './attachment.ts';
@@ -56,12 +57,16 @@ export function singleChain(net: PluginConfig): Chain {
 
 /**
  * ADD every plugin in order, each getting the previous result (converted to the chain's version)
- * as `prevResult`; cache and return the last plugin's result.
+ * as `prevResult`; cache and return the last plugin's result. Before the first plugin runs, the
+ * attachment is recorded in the cache (see {@link recordIntent}), so that a crash mid-ADD leaves it
+ * findable. An ADD that fails here removes that record again, as Go caches nothing for a failed
+ * ADD: the caller, told of the failure, DELs (NetworkManager rolls back at once).
  */
 export async function addChain(e: Engine, chain: Chain, rt: RuntimeConf, opts: Options): Promise<Result> {
   const { name, cniVersion } = chain;
   assertCacheable(name, rt);
-  await assertNoCollision(e.cache, keyOf(name, rt));
+  const absent = await assertNoCollision(e.cache, keyOf(name, rt));
+  if (absent) await recordIntent(e.cache, chain.bytes, name, rt);
   let prev: Result | undefined;
   for (const plugin of chain.plugins) {
     const prevResult = prev === undefined ? undefined : resultInVersion(prev, cniVersion);
@@ -71,10 +76,12 @@ export async function addChain(e: Engine, chain: Chain, rt: RuntimeConf, opts: O
         opts,
       );
     } catch (err) {
+      if (absent) await removeQuietly(e.cache, keyOf(name, rt));
       throw chain.isList ? wrapPluginFailure(err, plugin.network, 'add', name, rt, 'ADD') : err;
     }
   }
   if (prev === undefined) {
+    if (absent) await removeQuietly(e.cache, keyOf(name, rt));
     throw new ValidationError(
       'plugins',
       ErrorCode.InvalidNetworkConfig,

@@ -169,7 +169,7 @@ describe('addNetworkList (L1–L9)', { concurrency: true }, () => {
     assert.equal(existsSync(f.cacheFile('some-list', f.rt)), false);
   });
 
-  test('an unwritable cache fails the ADD after every plugin ran (L9)', async () => {
+  test('an unwritable cache fails the ADD before any plugin runs (L9)', async () => {
     const f = await listFixture();
     await fs.mkdir(f.cacheDir, { recursive: true });
     await fs.writeFile(`${f.cacheDir}/results`, 'afdsasdfasdf');
@@ -178,7 +178,9 @@ describe('addNetworkList (L1–L9)', { concurrency: true }, () => {
       assert.match(err.message, /^failed to set network "some-list" cached result: /);
       return true;
     });
-    assert.equal((await f.calls()).length, 3);
+    // Go runs all three plugins and then loses the result; the record written before ADD (issue
+    // 16, item 7) fails first here, so nothing is attached that nothing could find.
+    assert.equal((await f.calls()).length, 0);
   });
 });
 

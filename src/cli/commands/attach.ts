@@ -1,11 +1,16 @@
 /**
  * `cnitool add|check|del <network> <netns>`: Go cnitool's three attachment commands, with its
  * inputs, container id and output, and with every input checked before the first plugin runs.
+ * Each runs holding the container's lock in `<cacheDir>/locks/`, the one NetworkManager takes, so a
+ * `cnitool del` never runs in the middle of a runtime's ADD on the same container (or the reverse).
  */
-import type { RuntimeConf } from '../../cni/index.ts';
+import type { CNIConfig, RuntimeConf } from '../../cni/index.ts';
+import type { NetworkConfigList } from '../../config/types.ts';
+import { ContainerLockFile } from '../../runtime/locks.ts';
 import { formatResult } from '../output.ts';
-import type { CommandHandler } from '../command.ts';
-import { attachmentInputs } from '../runtime-inputs.ts';
+import type { CliIO } from '../output.ts';
+import type { CommandHandler, CommandRequest } from '../command.ts';
+import { attachmentInputs, cacheDirOf } from '../runtime-inputs.ts';
 import { cniConfigFor, loadNamedNetwork, requireNetns, requirePlugins } from './shared.ts';
 
 /** Runs add, check or del. */
@@ -26,6 +31,25 @@ export const runAttach: CommandHandler = async (req, io) => {
     args: inputs.args,
     capabilityArgs: inputs.capabilityArgs,
   };
+  const release = await new ContainerLockFile(cacheDirOf(req.options.cacheDir, io.env)).acquire(
+    rt.containerId,
+    { signal: io.signal },
+  );
+  try {
+    return await operate(req, io, cni, list, rt);
+  } finally {
+    await release();
+  }
+};
+
+/** The operation itself, run holding the container's lock. */
+async function operate(
+  req: CommandRequest,
+  io: CliIO,
+  cni: CNIConfig,
+  list: NetworkConfigList,
+  rt: RuntimeConf,
+): Promise<number> {
   const opts = { signal: io.signal };
   switch (req.name) {
     case 'add': {
@@ -48,4 +72,4 @@ export const runAttach: CommandHandler = async (req, io) => {
       });
       return 0;
   }
-};
+}
