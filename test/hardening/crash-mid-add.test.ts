@@ -73,6 +73,7 @@ describe('a process killed in the middle of a setup', () => {
       confDir: sb.confDir,
       pluginDirs: [sb.pluginDir],
       cacheDir: sb.cacheDir,
+      networks: 'all',
     });
     try {
       const report = await manager.gc([]);
@@ -104,6 +105,7 @@ describe('a process killed in the middle of a setup', () => {
       confDir: sb.confDir,
       pluginDirs: [sb.pluginDir],
       cacheDir: sb.cacheDir,
+      networks: 'all',
     });
     try {
       await manager.teardown(CID, `/run/netns/${CID}`);

@@ -9,7 +9,7 @@
 import { NetworkManager } from '../../../src/runtime/manager.ts';
 
 const [confDir, pluginDir, cacheDir, containerId] = process.argv.slice(2) as [string, string, string, string];
-const manager = new NetworkManager({ confDir, pluginDirs: [pluginDir], cacheDir });
+const manager = new NetworkManager({ confDir, pluginDirs: [pluginDir], cacheDir, networks: 'all' });
 await manager.start();
 process.stdout.write('ready\n');
 await manager.setup(containerId, `/run/netns/${containerId}`);

@@ -34,6 +34,7 @@ const manager = new NetworkManager({
   confDir,
   pluginDirs: [pluginDir],
   cacheDir,
+  networks: 'all',
   lockFiles: true,
   lockTimeoutMs: 60_000,
 });
