@@ -1,6 +1,6 @@
 /**
  * libcni for Node.js: the public surface, listed name by name (nothing is exported by accident;
- * test/unit/public-api.test.ts holds this list against the README). Names follow Go libcni's, in
+ * test/unit/public-api.test.ts holds this list against docs/api-list.md). Names follow Go libcni's, in
  * TypeScript casing. `libcni/testing` (testing.ts) adds a fake Exec for users' tests.
  * @packageDocumentation
  */
@@ -88,7 +88,7 @@ export type {
   DnsConf,
   GcAttachmentConf,
 } from './config/types.ts';
-export { pluginConfFromBytes, networkConfFromBytes } from './config/parse.ts';
+export { pluginConfFromBytes, networkConfFromBytes, type ParseOptions } from './config/parse.ts';
 export {
   confFiles,
   networkPluginConfsFromFiles,
@@ -140,6 +140,8 @@ export {
   type CacheSync,
   type NetworkAttachment,
   type QuarantineInfo,
+  type QuarantineListener,
+  type AttachmentKey,
 } from './cache/cache.ts';
 
 // Network namespaces and the runtime layer.
@@ -166,6 +168,7 @@ export {
   type MergedDNS,
   type NetworkAttachmentResult,
   type ManagedNetwork,
+  type NetworkSet,
   type CniArgsInput,
   type NetworkManagerOptions,
   type PerNetworkOptions,

@@ -57,7 +57,7 @@ export type CacheRead =
   /** Not JSON at all (empty, truncated, garbage). */
   | { kind: 'corrupt'; path: string; reason: string };
 
-/** A cache entry read back by {@link ResultCache.listAttachments}. */
+/** A cache entry read back by the cache listing (`CNIConfig.getCachedAttachments`, `readCacheEntry`). */
 export interface NetworkAttachment {
   containerId: string;
   network: string;

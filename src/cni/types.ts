@@ -141,16 +141,28 @@ export type Command = 'ADD' | 'CHECK' | 'DEL' | 'GC' | 'STATUS';
 export interface CNI {
   /** The attachment cache root. */
   readonly cacheDir: string;
+  /** ADD every plugin of the list in order, cache the result, and return it. */
   addNetworkList(list: NetworkConfigList, rt: RuntimeConf, opts?: OperationOptions): Promise<Result>;
+  /** CHECK every plugin of the list against the cached result (spec >= 0.4.0). */
   checkNetworkList(list: NetworkConfigList, rt: RuntimeConf, opts?: OperationOptions): Promise<void>;
+  /** DEL every plugin of the list in reverse order, then remove the cache entry. */
   delNetworkList(list: NetworkConfigList, rt: RuntimeConf, opts?: DelOptions): Promise<void>;
+  /** DEL the cached attachments of the list not in `args.validAttachments`, then send GC (spec >= 1.1.0). */
   gcNetworkList(list: NetworkConfigList, args: GCArgs, opts?: GCOptions): Promise<void>;
+  /** STATUS of every plugin of the list (spec >= 1.1.0; older lists run no plugin). */
   getStatusNetworkList(list: NetworkConfigList, opts?: OperationOptions): Promise<void>;
+  /** Every cached attachment, or those of one container. */
   getCachedAttachments(containerId?: string): Promise<NetworkAttachment[]>;
+  /** The cached result of an attachment, in the list's version; undefined when none. */
   getNetworkListCachedResult(list: NetworkConfigList, rt: RuntimeConf): Promise<Result | undefined>;
+  /** When the cache entry of an attachment was last written (ns); undefined when it is gone. */
   getCachedAttachmentMtime(key: AttachmentKey): Promise<bigint | undefined>;
+  /** Move aside the container's cache entries no DEL could read; returns what was moved. */
   quarantineCorruptCache(containerId: string): Promise<QuarantineInfo[]>;
+  /** The cache file names that may hold entries, sorted; undefined when the cache directory is missing. */
   listCacheEntryNames(): Promise<string[] | undefined>;
+  /** The attachment in one file named by `listCacheEntryNames`; undefined when unreadable. */
   readCacheEntry(name: string): Promise<NetworkAttachment | undefined>;
+  /** The executable of plugin `type` on the search path (rejects as Go's `FindInPath`). */
   findPlugin(type: string): Promise<string>;
 }

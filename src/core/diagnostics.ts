@@ -60,7 +60,7 @@ export interface PluginCallMessage {
   exitCode?: number | null;
   /** Set when the call settles: the signal that ended the process, if one did. */
   signal?: string | null;
-  /** Set when the call settles: the last {@link STDERR_TAIL_CHARS} characters of its stderr. */
+  /** Set when the call settles: the last 512 characters (`STDERR_TAIL_CHARS`) of its stderr. */
   stderr?: string;
   /** Set by the TracingChannel when the call succeeded: the plugin's output, as text. */
   result?: PluginCallOutput;

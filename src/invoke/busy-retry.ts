@@ -3,7 +3,7 @@
  * place), or fork hit a resource limit (EAGAIN). Both usually clear within moments, so the spawn is
  * retried, each time with a fresh process, bounded backoff and within the call's deadline; if it
  * never clears, the call fails loudly with the errno. Go's retry reuses the command and ends by
- * reporting success with empty output (README.md, "Differences from Go libcni").
+ * reporting success with empty output (docs/go-differences.md).
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';

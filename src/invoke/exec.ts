@@ -39,7 +39,7 @@ export interface DefaultExecOptions {
   onStderr?: ((pluginPath: string, text: string) => void) | undefined;
 }
 
-/** The default {@link Exec}: spawns plugins directly ({@link spawnPlugin}) and looks them up on disk. */
+/** The default {@link Exec}: spawns plugins directly (`spawnPlugin` in src/invoke/spawn-plugin.ts) and looks them up on disk. */
 export class DefaultExec implements Exec {
   readonly #onStderr: ((pluginPath: string, text: string) => void) | undefined;
 

@@ -23,7 +23,7 @@ import { goList, goQuoteString } from '../go/quote.ts';
  * of a slice, which users and upstream tests match on).
  *
  * Found, but neither an ELF binary nor a `#!` script → {@link PluginSpawnError} with errno
- * `ENOEXEC`, see {@link assertDirectlyExecutable}.
+ * `ENOEXEC` (`assertDirectlyExecutable`, in this file).
  */
 export async function findInPath(
   type: string,

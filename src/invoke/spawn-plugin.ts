@@ -1,8 +1,7 @@
 /**
  * Running one plugin process: our own small wrapper over `child_process.spawn` (no shell, no
- * execa; README.md, "Why not execa"). What it adds over Go's `RawExec`, each because a runtime
- * must not lose track of a plugin or hang on one (README.md, "Reliability" and "Differences from
- * Go libcni"):
+ * execa; docs/contributing.md, "Why not execa"). What it adds over Go's `RawExec`, each because a
+ * runtime must not lose track of a plugin or hang on one (docs/reliability.md, docs/go-differences.md):
  * - the plugin runs in its own process group (`detached`), so a timeout or abort kills it *and*
  *   anything it started: SIGTERM to the group, SIGKILL after a grace period (group-kill.ts);
  * - it settles even when a grandchild keeps stdout open (Node's 'close' would wait forever;

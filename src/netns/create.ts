@@ -1,7 +1,7 @@
 /**
  * Creating pinned network namespaces.
  *
- * How (measured by bench/netns-mechanism.ts, see the README): spawning `ip netns add` was the
+ * How (measured by bench/netns-mechanism.ts, see docs/netns.md): spawning `ip netns add` was the
  * fastest, by 3–8%, but iproute2 only knows its own directory. Any other directory uses an O_EXCL
  * placeholder file plus `unshare --net=<file> true`. Both leave the same thing behind, so one
  * deleteNetns serves both.

@@ -50,7 +50,7 @@ export type {
   NetworkAttachmentResult,
 } from './merge.ts';
 export type { ConfigFileError } from '../config/load.ts';
-export type { ManagedNetwork } from './network-set.ts';
+export type { ManagedNetwork, NetworkSet } from './network-set.ts';
 export type { CniArgsInput } from './args.ts';
 // Every type of the manager's API (types.ts holds nothing else).
 export type * from './types.ts';

@@ -58,8 +58,12 @@ export interface NetworkSelection {
   loopback?: boolean | undefined;
 }
 
-/** The outcome of applying the rules to a scan. */
+/**
+ * The configuration a {@link NetworkManager} works from after a load: the selected networks, the
+ * files it could not use, and what it left out and why ({@link NetworkManager.load} returns it).
+ */
 export interface NetworkSet {
+  /** The networks containers are attached to, in order. */
   networks: readonly ManagedNetwork[];
   /** Files that could not be used (including those whose last good version was kept). */
   configErrors: readonly ConfigFileError[];

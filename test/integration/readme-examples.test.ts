@@ -1,10 +1,13 @@
-// Every ```ts block of README.md runs as written against the real plugins in real namespaces (as
-// root, plugins in /usr/lib/cni; skipped loudly otherwise). Only these literals are rewritten, so
-// that the examples do not touch the host's own configuration and never collide with another run:
+// Every ```ts block of README.md and docs/library.md runs as written against the real plugins in
+// real namespaces (as root, plugins in /usr/lib/cni; skipped loudly otherwise). Only these literals
+// are rewritten, so that the examples do not touch the host's own configuration and never collide
+// with another run:
 //
 //   '/etc/cni/net.d'   -> a temp config dir holding `mynet` (bridge + host-local + portmap, with a
 //                         bridge name and a subnet of its own)
 //   '/var/lib/cni'     -> a temp cache dir
+//   '/var/lib/cni/networks' -> a temp host-local data dir (the quick start's network)
+//   'cni-qs0', '10.22.0.0/24' -> a bridge name and a subnet of this run's own (the quick start's)
 //   'abc123'           -> a unique container id
 //   createNetns()      -> createNetns('<unique name>'), so the namespace can be removed on failure
 //   hostPort: 8080     -> a free-looking high port
@@ -39,13 +42,18 @@ const skipReason = !isRoot
     : undefined;
 if (skipReason) console.warn(`\n*** README example tests SKIPPED: ${skipReason} ***\n`);
 
-/** The ```ts blocks of the README, with the line each starts on. */
-async function tsBlocks(): Promise<Array<{ line: number; code: string }>> {
-  const text = await fs.readFile(path.join(ROOT, 'README.md'), 'utf8');
-  const out: Array<{ line: number; code: string }> = [];
+/** The pages whose ```ts blocks are examples of the library. */
+const PAGES = ['README.md', 'docs/library.md'];
+
+/** The ```ts blocks of those pages, with the file and line each starts on. */
+async function tsBlocks(): Promise<Array<{ where: string; code: string }>> {
+  const out: Array<{ where: string; code: string }> = [];
   const re = /^```ts\n([\s\S]*?)^```$/gm;
-  for (const m of text.matchAll(re)) {
-    out.push({ line: text.slice(0, m.index).split('\n').length, code: m[1] as string });
+  for (const page of PAGES) {
+    const text = await fs.readFile(path.join(ROOT, page), 'utf8');
+    for (const m of text.matchAll(re)) {
+      out.push({ where: `${page}:${text.slice(0, m.index).split('\n').length}`, code: m[1] as string });
+    }
   }
   return out;
 }
@@ -54,9 +62,11 @@ const tag = `${process.pid % 10000}`;
 const octet = 100 + (process.pid % 100);
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'libcni-readme-'));
 const bridge = `rdm${tag}`;
+const quickBridge = `rdq${tag}`;
 
 after(async () => {
   sh(['ip', 'link', 'del', bridge]);
+  sh(['ip', 'link', 'del', quickBridge]);
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
@@ -65,6 +75,9 @@ function rewrite(code: string, n: number, dirs: { conf: string; cache: string },
   const replaced = code
     .replaceAll("'/etc/cni/net.d'", JSON.stringify(dirs.conf))
     .replaceAll("'/var/lib/cni'", JSON.stringify(dirs.cache))
+    .replaceAll("'/var/lib/cni/networks'", JSON.stringify(path.join(tmp, `ipam${n}`)))
+    .replaceAll("'cni-qs0'", JSON.stringify(quickBridge))
+    .replaceAll("'10.22.0.0/24'", JSON.stringify(`10.${octet}.78.0/24`))
     .replaceAll("'abc123'", JSON.stringify(`readme-${tag}-${n}`))
     .replaceAll('createNetns()', `createNetns(${JSON.stringify(nsName)})`)
     .replaceAll('hostPort: 8080', `hostPort: ${40000 + (process.pid % 20000)}`)
@@ -97,11 +110,11 @@ async function writeMynet(conf: string): Promise<void> {
 
 describe('README examples', async () => {
   const blocks = await tsBlocks();
-  test('the README has ts examples to run', () => {
-    assert.ok(blocks.length >= 3, `found ${blocks.length}`);
+  test('the README and docs/library.md have ts examples to run', () => {
+    assert.ok(blocks.length >= 4, `found ${blocks.length}`);
   });
   for (const [n, block] of blocks.entries()) {
-    test(`the example at README.md:${block.line} runs as written`, async (t) => {
+    test(`the example at ${block.where} runs as written`, async (t) => {
       if (skipReason) {
         t.skip(`SKIPPED: ${skipReason}`);
         return;

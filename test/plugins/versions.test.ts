@@ -19,7 +19,7 @@ import { ErrorCode, VersionError, findCniError } from '../../src/core/errors.ts'
 import { announceSkip, missingPackage, PLUGIN_DIR, RecordingExec, skipIf } from './helpers.ts';
 
 const ALL = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0'];
-/** What containernetworking-plugins 1.1.1 reports; the README table is built from this. */
+/** What containernetworking-plugins 1.1.1 reports; the table in docs/compatibility.md is built from this. */
 const EXPECTED: Record<string, string[]> = {
   bridge: ALL,
   ptp: ALL,
