@@ -39,7 +39,7 @@ export interface InstrumentLibcniOptions {
 }
 
 /** The instrumentation scope name of the spans. */
-export const TRACER_NAME = 'libcni';
+const TRACER_NAME = 'libcni';
 
 /** Attributes of the parts an operation and a plugin call share; empty values are left out. */
 function placeAttributes(m: {
@@ -144,7 +144,7 @@ export function instrumentLibcni(options: InstrumentLibcniOptions = {}): () => v
     error: nothing,
     asyncEnd: endPlugin,
   };
-  operationChannel.start.bindStore(current, (m) => startOperation(m as OperationMessage));
+  operationChannel.start.bindStore(current, startOperation);
   operationChannel.subscribe(operationHandlers);
   pluginChannel.subscribe(pluginHandlers);
   let active = true;

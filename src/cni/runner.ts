@@ -60,9 +60,16 @@ export class PluginRunner {
     const logger = options.logger;
     this.traced = tracePluginCalls(
       routePluginStderr(exec, options.stderr),
-      logger && ((m) => writeLog(logger, pluginCallEntry(m))),
+      logger &&
+        ((m) => {
+          writeLog(logger, pluginCallEntry(m));
+        }),
     );
-    this.logOperation = logger && ((m) => writeLog(logger, operationEntry(m)));
+    this.logOperation =
+      logger &&
+      ((m) => {
+        writeLog(logger, operationEntry(m));
+      });
   }
 
   /** One operation: the trace context resolved once for all its plugins, published on `libcni:operation`. */

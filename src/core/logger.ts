@@ -22,10 +22,11 @@ export type LogFields = Record<string, unknown>;
  * that throws (or rejects) never fails an operation: its failure is dropped.
  */
 export interface Logger {
-  debug(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields): void;
-  warn(message: string, fields?: LogFields): void;
-  error(message: string, fields?: LogFields): void;
+  // What a method returns is ignored (a promise's rejection included), hence `unknown`.
+  debug(message: string, fields?: LogFields): unknown;
+  info(message: string, fields?: LogFields): unknown;
+  warn(message: string, fields?: LogFields): unknown;
+  error(message: string, fields?: LogFields): unknown;
 }
 
 export type LogLevel = keyof Logger;
@@ -41,7 +42,7 @@ export interface LogEntry {
 export function writeLog(logger: Logger | undefined, entry: LogEntry): void {
   if (logger === undefined) return;
   try {
-    const out: unknown = logger[entry.level](entry.message, entry.fields);
+    const out = logger[entry.level](entry.message, entry.fields);
     // An async logger's rejection must not become an unhandled rejection of ours.
     if (typeof (out as { then?: unknown } | undefined)?.then === 'function') {
       (out as Promise<unknown>).then(undefined, () => undefined);
@@ -158,8 +159,16 @@ function onSettled<M extends object>(fn: (message: M) => void) {
 function subscribeDebugLog(): void {
   const log = debuglog('libcni');
   if (!log.enabled) return;
-  pluginChannel.subscribe(onSettled((m: PluginCallMessage) => log('%s', pluginCallEntry(m).message)));
-  operationChannel.subscribe(onSettled((m: OperationMessage) => log('%s', operationEntry(m).message)));
+  pluginChannel.subscribe(
+    onSettled((m: PluginCallMessage) => {
+      log('%s', pluginCallEntry(m).message);
+    }),
+  );
+  operationChannel.subscribe(
+    onSettled((m: OperationMessage) => {
+      log('%s', operationEntry(m).message);
+    }),
+  );
 }
 
 subscribeDebugLog();

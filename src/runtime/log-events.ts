@@ -89,7 +89,8 @@ const DESCRIBE: { [K in keyof NetworkManagerEvents]: Describe<K> } = {
       },
     ),
   cacheQuarantine: (e) => quarantineEntry(e),
-  watchError: (e) => entry('error', 'watchError', `config watch failed: ${message(e)}`, { error: message(e) }),
+  watchError: (e) =>
+    entry('error', 'watchError', `config watch failed: ${message(e)}`, { error: message(e) }),
 };
 
 /** The log entry of a manager event. */

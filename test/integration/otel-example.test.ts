@@ -12,7 +12,8 @@ const EXAMPLE = path.join(ROOT, 'examples/otel-tracing.ts');
 
 function skipReason(): string | false {
   if (process.getuid?.() !== 0) return 'needs root (creates a network namespace)';
-  if (!existsSync('/usr/lib/cni/loopback')) return 'needs /usr/lib/cni/loopback (containernetworking-plugins)';
+  if (!existsSync('/usr/lib/cni/loopback'))
+    return 'needs /usr/lib/cni/loopback (containernetworking-plugins)';
   return false;
 }
 
@@ -25,7 +26,10 @@ interface PrintedSpan {
   attributes: Record<string, unknown>;
 }
 
-test('examples/otel-tracing.ts: operation spans with their plugin spans as children', { skip: skipReason(), timeout: 180_000 }, async () => {
+test('examples/otel-tracing.ts: operation spans with their plugin spans as children', {
+  skip: skipReason(),
+  timeout: 180_000,
+}, async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', EXAMPLE, '--json'], {
     cwd: ROOT,
     timeout: 150_000,

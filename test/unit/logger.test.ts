@@ -27,13 +27,13 @@ async function tempDir(): Promise<string> {
 interface Entry {
   level: LogLevel;
   message: string;
-  fields: LogFields | undefined;
+  fields: LogFields;
 }
 
 function recorder(): Logger & { entries: Entry[] } {
   const entries: Entry[] = [];
   const at = (level: LogLevel) => (message: string, fields?: LogFields) => {
-    entries.push({ level, message, fields });
+    entries.push({ level, message, fields: fields ?? {} });
   };
   return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
@@ -63,14 +63,14 @@ test("a CNIConfig's logger gets each plugin call and operation of that config, a
   await Promise.all([a.addNetworkList(list, rt), b.addNetworkList(list, { ...rt, containerId: 'other' })]);
 
   assert.deepEqual(
-    mine.entries.map((e) => [e.level, e.fields?.event, e.fields?.containerId]),
+    mine.entries.map((e) => [e.level, e.fields.event, e.fields.containerId]),
     [
       ['debug', 'plugin', 'c1'],
       ['debug', 'operation', 'c1'],
     ],
   );
   const [call, op] = mine.entries as [Entry, Entry];
-  const { durationMs, ...rest } = call.fields ?? {};
+  const { durationMs, ...rest } = call.fields;
   assert.deepEqual(rest, {
     event: 'plugin',
     command: 'ADD',
@@ -83,10 +83,10 @@ test("a CNIConfig's logger gets each plugin call and operation of that config, a
   });
   assert.match(String(durationMs), /^\d+(\.\d{1,3})?$/, 'milliseconds, rounded');
   assert.match(call.message, /^plugin ADD ipam-like net=lognet ctr=c1 if=eth0 exit=0 [\d.]+ms$/);
-  assert.equal(op.fields?.cniVersion, '1.0.0');
-  assert.deepEqual(op.fields?.plugins, ['ipam-like']);
+  assert.equal(op.fields.cniVersion, '1.0.0');
+  assert.deepEqual(op.fields.plugins, ['ipam-like']);
   assert.equal(theirs.entries.length, 2);
-  assert.ok(theirs.entries.every((e) => e.fields?.containerId === 'other'));
+  assert.ok(theirs.entries.every((e) => e.fields.containerId === 'other'));
 });
 
 test('a failing plugin is a warning with its error and stderr; the failed operation an error with its code', async () => {
@@ -95,7 +95,7 @@ test('a failing plugin is a warning with its error and stderr; the failed operat
   const list = conflist('failnet', ['ipam-like', 'broken']);
   await assert.rejects(cni.addNetworkList(list, rt), NetworkPluginError);
   assert.deepEqual(
-    log.entries.map((e) => [e.level, e.fields?.event, e.fields?.plugin]),
+    log.entries.map((e) => [e.level, e.fields.event, e.fields.plugin]),
     [
       ['debug', 'plugin', 'ipam-like'],
       ['warn', 'plugin', 'broken'],
@@ -103,10 +103,10 @@ test('a failing plugin is a warning with its error and stderr; the failed operat
     ],
   );
   const failed = log.entries[1] as Entry;
-  assert.equal(failed.fields?.exitCode, 1);
-  assert.equal(failed.fields?.stderr, 'pool empty\n');
-  assert.match(String(failed.fields?.error), /no more addresses/);
-  assert.equal((log.entries[2] as Entry).fields?.errorCode, 11);
+  assert.equal(failed.fields.exitCode, 1);
+  assert.equal(failed.fields.stderr, 'pool empty\n');
+  assert.match(String(failed.fields.error), /no more addresses/);
+  assert.equal((log.entries[2] as Entry).fields.errorCode, 11);
 });
 
 test('a logger that throws, or rejects, never fails an operation nor changes its error', async () => {
@@ -146,24 +146,26 @@ test("a NetworkManager's logger gets its warnings (bad file, unused capability, 
   });
   await assert.rejects(m.setup('c9', '/run/netns/c9', { capabilityArgs: { portMappings: [] } }), SetupError);
 
-  const byEvent = (event: string) => log.entries.filter((e) => e.fields?.event === event);
+  const byEvent = (event: string) => log.entries.filter((e) => e.fields.event === event);
   const [configError] = byEvent('configError');
-  assert.equal(configError?.level, 'warn');
-  assert.equal(configError?.fields?.file, path.join(confDir, '30-torn.conflist'));
+  assert.ok(configError);
+  assert.equal(configError.level, 'warn');
+  assert.equal(configError.fields.file, path.join(confDir, '30-torn.conflist'));
   assert.deepEqual(
-    byEvent('capabilityUnused').map((e) => [e.level, e.fields?.network, e.fields?.capability]),
+    byEvent('capabilityUnused').map((e) => [e.level, e.fields.network, e.fields.capability]),
     [
       ['warn', 'good', 'portMappings'],
       ['warn', 'bad', 'portMappings'],
     ],
   );
   const [rollback] = byEvent('rollback');
-  assert.equal(rollback?.level, 'warn');
-  assert.equal(rollback?.fields?.containerId, 'c9');
-  assert.equal(rollback?.fields?.ok, true);
-  assert.match(rollback?.message ?? '', /setup of c9 failed .*no more addresses.*rollback done/);
+  assert.ok(rollback);
+  assert.equal(rollback.level, 'warn');
+  assert.equal(rollback.fields.containerId, 'c9');
+  assert.equal(rollback.fields.ok, true);
+  assert.match(rollback.message, /setup of c9 failed .*no more addresses.*rollback done/);
   assert.deepEqual(
-    byEvent('plugin').map((e) => [e.level, e.fields?.command, e.fields?.plugin]),
+    byEvent('plugin').map((e) => [e.level, e.fields.command, e.fields.plugin]),
     [
       ['debug', 'ADD', 'ipam-like'],
       ['warn', 'ADD', 'broken'],
