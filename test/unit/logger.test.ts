@@ -110,10 +110,15 @@ test('a failing plugin is a warning with its error and stderr; the failed operat
 });
 
 test('a logger that throws, or rejects, never fails an operation nor changes its error', async () => {
+  let calls = 0;
   const boom = () => {
+    calls++;
     throw new Error('logger is broken');
   };
-  const rejecting = () => Promise.reject(new Error('async logger is broken'));
+  const rejecting = () => {
+    calls++;
+    return Promise.reject(new Error('async logger is broken'));
+  };
   for (const logger of [
     { debug: boom, info: boom, warn: boom, error: boom },
     { debug: rejecting, info: rejecting, warn: rejecting, error: rejecting },
@@ -125,6 +130,8 @@ test('a logger that throws, or rejects, never fails an operation nor changes its
     await cni.delNetworkList(list, rt);
     await assert.rejects(cni.addNetworkList(conflist('safenet', ['broken']), rt), /no more addresses/);
   }
+  // Each logger was told of all 4 operations and their 4 plugin calls (and survived each time).
+  assert.equal(calls, 2 * (4 + 4));
   // An unhandled rejection would fail this test file; give any a turn to surface.
   await new Promise((r) => setImmediate(r));
 });
