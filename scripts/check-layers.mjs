@@ -16,7 +16,7 @@ const LAYERS = [
   ['cni', ['cni.ts', 'cni/']],
   ['runtime', ['runtime/']],
   ['cli', ['cli/']],
-  ['entry', ['index.ts', 'testing.ts']],
+  ['entry', ['index.ts', 'testing.ts', 'otel.ts']],
 ];
 
 const srcDir = path.resolve(process.argv[2] ?? new URL('../src', import.meta.url).pathname);

@@ -218,3 +218,4 @@ export {
   type CacheQuarantineMessage,
   type TraceContext,
 } from './core/diagnostics.ts';
+export type { Logger, LogFields, LogLevel } from './core/logger.ts';

@@ -7,7 +7,15 @@
  */
 import { parseArgs } from 'node:util';
 import { CliUsageError } from './errors.ts';
-import { COMMANDS, type CommandName, type CommandSpec, GROUPS, type OptionName } from './spec.ts';
+import {
+  COMMANDS,
+  COMMON_OPTIONS,
+  type CommandName,
+  type CommandSpec,
+  GROUPS,
+  type OptionName,
+  OPTIONS,
+} from './spec.ts';
 
 /** The options as given on the command line (undefined: not given). */
 export interface CliOptions {
@@ -16,6 +24,8 @@ export interface CliOptions {
   timeoutMs: number | undefined;
   json: boolean;
   all: boolean;
+  /** --verbose: show each plugin call on stderr. */
+  verbose: boolean;
 }
 
 /** What to do. */
@@ -25,15 +35,8 @@ export type Invocation =
   | { kind: 'help'; topic: CommandSpec | string | undefined; json: boolean }
   | { kind: 'version'; json: boolean };
 
-const PARSE_OPTIONS = {
-  ifname: { type: 'string', short: 'i' },
-  'cache-dir': { type: 'string' },
-  timeout: { type: 'string' },
-  json: { type: 'boolean' },
-  all: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean' },
-} as const;
+/** Node's `parseArgs` reads `type` and `short` of the spec's option table (and ignores the rest). */
+const PARSE_OPTIONS = OPTIONS;
 
 /**
  * Whether `word`, read alone, is one of our options (every part of it, for a group such as `-hi`):
@@ -194,7 +197,8 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   const { spec, used } = resolved;
   if (values.help === true) return { kind: 'help', topic: spec, json };
 
-  for (const name of ['ifname', 'cache-dir', 'timeout', 'all', 'version'] as const) {
+  for (const name of Object.keys(OPTIONS) as OptionName[]) {
+    if (COMMON_OPTIONS.includes(name)) continue;
     if (optionGiven(values, name) && !spec.options.includes(name)) {
       throw new CliUsageError(`option --${name} does not apply to "${spec.name}"`, spec.name);
     }
@@ -214,6 +218,7 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     timeoutMs: values.timeout === undefined ? undefined : parseTimeout(values.timeout),
     json,
     all: values.all === true,
+    verbose: values.verbose === true,
   };
   if (options.cacheDir === '') throw new CliUsageError('--cache-dir must not be empty', spec.name);
   checkGcArguments(spec.name, args, options, split.dashed);

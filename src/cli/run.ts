@@ -61,6 +61,8 @@ async function loadHandler(name: CommandName): Promise<CommandHandler> {
     case 'cache ls':
     case 'cache show':
       return (await import('./commands/cache.ts')).runCache;
+    case 'completion':
+      return (await import('./commands/completion.ts')).runCompletion;
   }
 }
 

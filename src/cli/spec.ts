@@ -4,8 +4,61 @@
  * beyond this file (cold start matters for a tool that scripts call in loops).
  */
 
+/** One option: how it is written, whether it takes a value, and its help. */
+export interface OptionSpec {
+  /** `string` options take a value (`--timeout 500`, `--timeout=500`); `boolean` ones do not. */
+  type: 'string' | 'boolean';
+  /** The one-letter form, if any (`-i`). */
+  short?: string;
+  /** How the help names the value of a `string` option, e.g. `<ms>`. */
+  value?: string;
+  /** What shell completion offers for the value: directories, or nothing it could guess. */
+  complete?: 'directory';
+  help: string;
+}
+
+/**
+ * Every option cnitool understands, as data: the argument parser (args.ts) reads the `type` and
+ * `short` fields as Node's `util.parseArgs` options; help and shell completion read the rest.
+ * Which commands accept an option is listed per command.
+ */
+export const OPTIONS = {
+  ifname: {
+    type: 'string',
+    short: 'i',
+    value: '<name>',
+    help: 'interface name inside the namespace (default: CNI_IFNAME, else eth0)',
+  },
+  'cache-dir': {
+    type: 'string',
+    value: '<dir>',
+    complete: 'directory',
+    help: 'attachment cache (default: CNI_CACHE_DIR, else /var/lib/cni)',
+  },
+  timeout: {
+    type: 'string',
+    value: '<ms>',
+    help: 'kill a plugin that runs longer than this (default: no limit)',
+  },
+  verbose: {
+    type: 'boolean',
+    short: 'v',
+    help: 'show each plugin call on stderr (path, environment, stdin, exit, time)',
+  },
+  all: {
+    type: 'boolean',
+    help: '(gc) no attachment is valid: delete every cached attachment of the network',
+  },
+  json: { type: 'boolean', help: 'machine-readable output; errors as the CNI spec error object on stderr' },
+  help: { type: 'boolean', short: 'h', help: 'show help (also: cnitool help <command>)' },
+  version: { type: 'boolean', help: 'print the cnitool version' },
+} as const satisfies Record<string, OptionSpec>;
+
 /** An option cnitool understands; which commands accept it is listed per command. */
-export type OptionName = 'ifname' | 'cache-dir' | 'timeout' | 'json' | 'all' | 'help' | 'version';
+export type OptionName = keyof typeof OPTIONS;
+
+/** The options every command accepts. */
+export const COMMON_OPTIONS: readonly OptionName[] = ['json', 'help'];
 
 /** Every subcommand, with the group word for the two-word ones (`netns add`, `cache ls`). */
 export type CommandName =
@@ -20,7 +73,8 @@ export type CommandName =
   | 'netns del'
   | 'netns ls'
   | 'cache ls'
-  | 'cache show';
+  | 'cache show'
+  | 'completion';
 
 /** One subcommand: its argument shape and its help. */
 export interface CommandSpec {
@@ -56,7 +110,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: '<network> <netns>',
     minArgs: 2,
     maxArgs: 2,
-    options: ['ifname', 'cache-dir', 'timeout'],
+    options: ['ifname', 'cache-dir', 'timeout', 'verbose'],
     summary: 'attach a network namespace to a network (CNI ADD); prints the result',
     details: `Runs ADD for every plugin of <network> (a name in NETCONFPATH) against the namespace file <netns>
 (e.g. /var/run/netns/blue), caches the result, and prints it as JSON indented with 4 spaces, without a
@@ -75,7 +129,7 @@ ${RUNTIME_ENV}`,
     args: '<network> <netns>',
     minArgs: 2,
     maxArgs: 2,
-    options: ['ifname', 'cache-dir', 'timeout'],
+    options: ['ifname', 'cache-dir', 'timeout', 'verbose'],
     summary: 'check an attachment (CNI CHECK, cniVersion >= 0.4.0)',
     details: `Runs CHECK for every plugin of <network> with the cached result of the attachment. Prints nothing
 on success.
@@ -88,7 +142,7 @@ ${RUNTIME_ENV}`,
     args: '<network> <netns>',
     minArgs: 2,
     maxArgs: 2,
-    options: ['ifname', 'cache-dir', 'timeout'],
+    options: ['ifname', 'cache-dir', 'timeout', 'verbose'],
     summary: 'detach a network namespace from a network (CNI DEL)',
     details: `Runs DEL for every plugin of <network>, in reverse order, then removes the cache entry. <netns> need
 not exist any more: plugins clean up what they can. Prints nothing on success.
@@ -101,7 +155,7 @@ ${RUNTIME_ENV}`,
     args: '<network> [<netns>]',
     minArgs: 1,
     maxArgs: 2,
-    options: ['timeout'],
+    options: ['timeout', 'verbose'],
     summary: "ask a network's plugins whether they are ready (CNI STATUS, cniVersion >= 1.1.0)",
     details: `Sends STATUS to every plugin of <network>. Exit status 0 means ready; otherwise the plugin's error
 is printed (code 50: not available, 51: limited connectivity). Networks older than 1.1.0 always report ready.
@@ -115,7 +169,7 @@ Environment: NETCONFPATH, CNI_PATH (see "cnitool add --help").`,
     args: '<network> (<containerId>:<ifName>... | --all)',
     minArgs: 1,
     maxArgs: Number.POSITIVE_INFINITY,
-    options: ['cache-dir', 'timeout', 'all'],
+    options: ['cache-dir', 'timeout', 'all', 'verbose'],
     summary: 'delete cached attachments of a network that are not listed as valid (CNI GC)',
     details: `Runs DEL for every cached attachment of <network> that is not one of the <containerId>:<ifName>
 pairs given, then (cniVersion >= 1.1.0) sends GC with that valid list to every plugin.
@@ -150,7 +204,7 @@ are listed with the reason. --json prints {"dir","networks":[...],"errors":[...]
     args: '<pluginType>',
     minArgs: 1,
     maxArgs: 1,
-    options: ['timeout'],
+    options: ['timeout', 'verbose'],
     summary: 'ask a plugin which CNI versions it supports (CNI VERSION)',
     details: `Finds <pluginType> on CNI_PATH, runs it with CNI_COMMAND=VERSION and prints its answer.
 A plugin that predates VERSION is reported as supporting 0.1.0 only, as Go's libcni does.
@@ -213,7 +267,25 @@ The cache dir is --cache-dir, else CNI_CACHE_DIR, else /var/lib/cni.`,
     details: `Prints the cache entry <cache dir>/results/<network>-<containerId>-<ifName> as JSON, with the
 stored network config decoded. <ifName> defaults to --ifname, else CNI_IFNAME, else eth0.`,
   },
+  {
+    name: 'completion',
+    brief: 'print a shell completion script (bash, zsh, fish)',
+    args: '<shell>',
+    minArgs: 1,
+    maxArgs: 1,
+    options: [],
+    summary: 'print a completion script for bash, zsh or fish',
+    details: `Prints a script that completes cnitool's commands, options, network names (from NETCONFPATH, via
+"cnitool ls --json"), namespaces (/var/run/netns) and plugin types (CNI_PATH). Load it with:
+
+  bash:  source <(cnitool completion bash)       (or save it in /etc/bash_completion.d/cnitool)
+  zsh:   source <(cnitool completion zsh)        (or save it as _cnitool in a directory of $fpath)
+  fish:  cnitool completion fish | source        (or save it in ~/.config/fish/completions/cnitool.fish)`,
+  },
 ];
+
+/** The shells `cnitool completion` writes scripts for. */
+export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 
 /** The spec of a command by name. */
 export function commandSpec(name: CommandName): CommandSpec {
@@ -228,15 +300,12 @@ export const GROUPS: Readonly<Record<string, readonly string[]>> = {
   cache: ['ls', 'show'],
 };
 
-const OPTION_HELP: Record<OptionName, string> = {
-  ifname: '-i, --ifname <name>    interface name inside the namespace (default: CNI_IFNAME, else eth0)',
-  'cache-dir': '    --cache-dir <dir>  attachment cache (default: CNI_CACHE_DIR, else /var/lib/cni)',
-  timeout: '    --timeout <ms>     kill a plugin that runs longer than this (default: no limit)',
-  all: '    --all              (gc) no attachment is valid: delete every cached attachment of the network',
-  json: '    --json             machine-readable output; errors as the CNI spec error object on stderr',
-  help: '-h, --help             show help (also: cnitool help <command>)',
-  version: '    --version          print the cnitool version',
-};
+/** The help line of an option: `-i, --ifname <name>    interface name ...`. */
+function optionHelp(name: OptionName): string {
+  const o: OptionSpec = OPTIONS[name];
+  const left = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`;
+  return `${left.padEnd(21)}  ${o.help}`;
+}
 
 /** `cnitool --help`. */
 export function mainHelp(): string {
@@ -252,7 +321,7 @@ Usage:
 ${lines.join('\n')}
 
 Options:
-  ${(['ifname', 'cache-dir', 'timeout', 'all', 'json', 'help', 'version'] as const).map((o) => OPTION_HELP[o]).join('\n  ')}
+  ${(Object.keys(OPTIONS) as OptionName[]).map(optionHelp).join('\n  ')}
 
 ${RUNTIME_ENV}
 
@@ -268,7 +337,7 @@ Run "cnitool <command> --help" for details.
 
 /** `cnitool <command> --help`. */
 export function commandHelp(spec: CommandSpec): string {
-  const opts = [...spec.options, 'json', 'help'] as OptionName[];
+  const opts = [...spec.options, ...COMMON_OPTIONS];
   return `Usage: cnitool ${spec.name}${spec.args ? ` ${spec.args}` : ''} [options]
 
 ${spec.summary[0]?.toUpperCase() ?? ''}${spec.summary.slice(1)}.
@@ -276,7 +345,7 @@ ${spec.summary[0]?.toUpperCase() ?? ''}${spec.summary.slice(1)}.
 ${spec.details}
 
 Options:
-  ${opts.map((o) => OPTION_HELP[o]).join('\n  ')}
+  ${opts.map(optionHelp).join('\n  ')}
 `;
 }
 

@@ -10,6 +10,7 @@ import {
   DEFAULT_CACHE_DIR,
   type NetworkAttachment,
   type QuarantineInfo,
+  type QuarantineListener,
   readCachedInputs,
   readCachedResult,
   ResultCache,
@@ -17,6 +18,7 @@ import {
 import type { NetworkConfigList, PluginConfig } from '../config/types.ts';
 import { underSignal } from '../core/abort.ts';
 import type { ErrorContext } from '../core/errors.ts';
+import { quarantineEntry, writeLog } from '../core/logger.ts';
 import { sharedNativeExec } from '../invoke/native-exec.ts';
 import type { Result } from '../types/result-model.ts';
 import { loadResultDecoder } from '../types/result-schema.ts';
@@ -54,7 +56,7 @@ export class CNIConfig implements CNI {
     this.cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
     this.#cache = new ResultCache(this.cacheDir, {
       sync: options.cacheSync ?? 'file',
-      onQuarantine: options.onCacheQuarantine,
+      onQuarantine: quarantineListener(options),
     });
     this.#engine = {
       plugins: new PluginRunner(options.exec ?? sharedNativeExec(), this.path, options),
@@ -235,7 +237,7 @@ export class CNIConfig implements CNI {
     fn: (o: InternalOptions) => Promise<T>,
   ): Promise<T> {
     return underSignal(opts?.signal, abortContext(command, list.name, rt), () =>
-      this.#engine.plugins.operation(command, list.name, list.plugins, rt, opts, fn),
+      this.#engine.plugins.operation(command, list, list.plugins, rt, opts, fn),
     );
   }
 
@@ -246,9 +248,9 @@ export class CNIConfig implements CNI {
     opts: OperationOptions | undefined,
     fn: (o: InternalOptions) => Promise<T>,
   ): Promise<T> {
-    const name = singleChain(net).name;
-    return underSignal(opts?.signal, abortContext(command, name, rt), () =>
-      this.#engine.plugins.operation(command, name, [net], rt, opts, fn),
+    const chain = singleChain(net);
+    return underSignal(opts?.signal, abortContext(command, chain.name, rt), () =>
+      this.#engine.plugins.operation(command, chain, [net], rt, opts, fn),
     );
   }
 
@@ -260,6 +262,16 @@ export class CNIConfig implements CNI {
       rt: { ...rt, args: inputs.cniArgs ?? rt.args, capabilityArgs: inputs.capabilityArgs },
     };
   }
+}
+
+/** The cache's quarantine listener: the logger's warning, then the caller's listener. */
+function quarantineListener(options: CNIConfigOptions): QuarantineListener | undefined {
+  const { logger, onCacheQuarantine } = options;
+  if (logger === undefined) return onCacheQuarantine;
+  return (info) => {
+    writeLog(logger, quarantineEntry(info));
+    onCacheQuarantine?.(info);
+  };
 }
 
 /** What an {@link AbortError} of an operation says about where it happened. */

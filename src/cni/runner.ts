@@ -4,7 +4,8 @@
  * what it printed. Every error is made with the context of the call it belongs to.
  */
 import { type ErrorContext, mergeContext } from '../core/errors.ts';
-import { traceOperation } from '../core/diagnostics.ts';
+import { type OperationMessage, traceOperation } from '../core/diagnostics.ts';
+import { operationEntry, pluginCallEntry, writeLog } from '../core/logger.ts';
 import type { PluginConfig } from '../config/types.ts';
 import { buildPluginEnv } from '../invoke/env.ts';
 import type { Exec } from '../invoke/exec.ts';
@@ -44,22 +45,37 @@ export interface PluginCall {
 export class PluginRunner {
   /**
    * The exec, with plugin stderr routed as the options say (stderr.ts), publishing every plugin
-   * call on `libcni:plugin` (see invoke/traced-exec.ts).
+   * call on `libcni:plugin` (see invoke/traced-exec.ts) and logging it to this config's logger.
    */
   private readonly traced: Exec;
+  /** Gives a settled operation to this config's logger; undefined without one (nothing is built). */
+  private readonly logOperation: ((m: OperationMessage) => void) | undefined;
 
   constructor(
     private readonly exec: Exec,
     private readonly path: readonly string[],
     private readonly options: CNIConfigOptions,
   ) {
-    this.traced = tracePluginCalls(routePluginStderr(exec, options.stderr));
+    // The channels are process-wide; the logger sees this CNIConfig's calls only, so it is fed here.
+    const logger = options.logger;
+    this.traced = tracePluginCalls(
+      routePluginStderr(exec, options.stderr),
+      logger &&
+        ((m) => {
+          writeLog(logger, pluginCallEntry(m));
+        }),
+    );
+    this.logOperation =
+      logger &&
+      ((m) => {
+        writeLog(logger, operationEntry(m));
+      });
   }
 
   /** One operation: the trace context resolved once for all its plugins, published on `libcni:operation`. */
   operation<T>(
     command: Command,
-    network: string,
+    network: { name: string; cniVersion: string },
     plugins: readonly PluginConfig[],
     rt: RuntimeConf | undefined,
     opts: OperationOptions | undefined,
@@ -69,13 +85,15 @@ export class PluginRunner {
       traceOperation(
         {
           command,
-          network,
+          network: network.name,
+          cniVersion: network.cniVersion,
           plugins: plugins.map((p) => p.network.type),
           containerId: rt?.containerId ?? '',
           ifName: rt?.ifName ?? '',
         },
         trace,
         () => fn({ ...opts, trace, inheritedEnv: this.inheritedEnvSnapshot() }),
+        this.logOperation,
       ),
     );
   }

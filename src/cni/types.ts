@@ -11,6 +11,7 @@ import type {
 } from '../cache/cache.ts';
 import type { NetworkConfigList } from '../config/types.ts';
 import type { TraceContext } from '../core/diagnostics.ts';
+import type { Logger } from '../core/logger.ts';
 import type { EnvMode } from '../invoke/env.ts';
 import type { Exec } from '../invoke/exec.ts';
 import type { Result } from '../types/result-model.ts';
@@ -123,6 +124,13 @@ export interface CNIConfigOptions {
    * `libcni:cache:quarantine`). `movedTo` is undefined when it could not be moved and was removed.
    */
   onCacheQuarantine?: QuarantineListener | undefined;
+  /**
+   * Told of this config's plugin calls (debug; warn when one fails), operations (debug; error when
+   * one fails, warn for STATUS) and quarantined cache entries (warn). Only this instance's: the
+   * diagnostics channels carry every instance's. A throwing logger never fails an operation.
+   * See {@link Logger} and docs/observability.md.
+   */
+  logger?: Logger | undefined;
 }
 
 /** What the cache holds for an attachment: the config it was made with and the runtime inputs. */

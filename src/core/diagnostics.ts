@@ -10,7 +10,7 @@
  * - `libcni:cache:quarantine` — a plain channel: a corrupt cache entry was moved aside,
  *   message {@link CacheQuarantineMessage}.
  *
- * `NODE_DEBUG=libcni` logs both tracing channels on stderr (see the end of this module).
+ * `NODE_DEBUG=libcni` logs both tracing channels on stderr (core/logger.ts).
  *
  * A TracingChannel publishes `start` and `end` around the synchronous part, then `asyncStart` and
  * `asyncEnd` when the call settles (with `result` or `error` set on the message), and `error` when it
@@ -20,7 +20,6 @@
  */
 import { channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
-import { debuglog } from 'node:util';
 import { findCniError } from './errors.ts';
 
 /** W3C trace context handed to plugins as `TRACEPARENT` / `TRACESTATE` / `BAGGAGE`. */
@@ -101,6 +100,8 @@ export interface OperationMessage {
   command: OperationCommand;
   /** Network (list) name. */
   network: string;
+  /** The list's `cniVersion` (may be `""`). */
+  cniVersion: string;
   /** The plugin types of the list, in order. */
   plugins: string[];
   /** Empty for GC and STATUS. */
@@ -132,7 +133,7 @@ export interface CacheQuarantineMessage {
 }
 
 export const pluginChannel: TracingChannel<unknown, PluginCallMessage> = tracingChannel(CHANNELS.plugin);
-const operationChannel: TracingChannel<unknown, OperationMessage> = tracingChannel(CHANNELS.operation);
+export const operationChannel: TracingChannel<unknown, OperationMessage> = tracingChannel(CHANNELS.operation);
 const quarantineChannel = channel(CHANNELS.cacheQuarantine);
 
 /**
@@ -149,16 +150,21 @@ export function listened(tc: TracingChannel<unknown, object>): boolean {
   );
 }
 
-/** Run `fn` as one operation, published on `libcni:operation` when anyone listens. */
+/**
+ * Run `fn` as one operation, published on `libcni:operation` when anyone listens. `observe` (one
+ * CNIConfig's logger) is given the settled message whether or not anyone listens; it must not throw.
+ */
 export function traceOperation<T>(
   message: Omit<OperationMessage, 'traceparent'>,
   trace: TraceContext | undefined,
   fn: () => Promise<T>,
+  observe?: (message: OperationMessage) => void,
 ): Promise<T> {
-  if (!listened(operationChannel)) return fn();
+  const publish = listened(operationChannel);
+  if (!publish && observe === undefined) return fn();
   const full: OperationMessage = { ...message, traceparent: trace?.traceparent };
   const started = performance.now();
-  return operationChannel.tracePromise(async () => {
+  const run = async () => {
     try {
       const out = await fn();
       full.durationMs = roundMs(performance.now() - started);
@@ -168,64 +174,34 @@ export function traceOperation<T>(
       full.errorCode = findCniError(e)?.code;
       throw e;
     }
-  }, full);
+  };
+  const traced = publish ? operationChannel.tracePromise(run, full) : run();
+  return observe === undefined ? traced : settle(traced, full, observe);
+}
+
+/**
+ * Tell `observe` how a traced call ended, then hand its outcome on unchanged. `error` is set as
+ * the TracingChannel sets it, for an observer that is not a channel subscriber.
+ */
+export function settle<T, M extends { error?: unknown }>(
+  traced: Promise<T>,
+  message: M,
+  observe: (message: M) => void,
+): Promise<T> {
+  return traced.then(
+    (out) => {
+      observe(message);
+      return out;
+    },
+    (e: unknown) => {
+      message.error ??= e;
+      observe(message);
+      throw e;
+    },
+  );
 }
 
 /** Publish a quarantined cache entry on `libcni:cache:quarantine` (when anyone listens). */
 export function publishCacheQuarantine(message: CacheQuarantineMessage): void {
   if (quarantineChannel.hasSubscribers) quarantineChannel.publish(message);
 }
-
-/**
- * `NODE_DEBUG=libcni`: one line per plugin call and per operation on stderr, through
- * `util.debuglog`, as a subscriber of the channels above (so it sees exactly what any other
- * subscriber sees). Subscribed only when the variable names this section: otherwise the channels
- * stay unlistened and cost nothing.
- */
-function subscribeDebugLog(): void {
-  const log = debuglog('libcni');
-  if (!log.enabled) return;
-  const where = (m: {
-    network?: string | undefined;
-    containerId?: string | undefined;
-    ifName?: string | undefined;
-  }) => `net=${m.network ?? '-'} ctr=${m.containerId || '-'} if=${m.ifName || '-'}`;
-  pluginChannel.subscribe({
-    start: () => undefined,
-    end: () => undefined,
-    asyncStart: () => undefined,
-    error: () => undefined,
-    asyncEnd: (message) => {
-      const m = message;
-      const outcome = m.signal ? `signal=${m.signal}` : `exit=${m.exitCode ?? '-'}`;
-      const failure =
-        m.error === undefined
-          ? ''
-          : ` error=${JSON.stringify(m.error instanceof Error ? m.error.message : typeof m.error)}`;
-      const stderr = m.stderr ? ` stderr=${JSON.stringify(m.stderr)}` : '';
-      log(
-        'plugin %s %s %s %s %sms%s%s',
-        m.command,
-        m.plugin ?? m.pluginPath,
-        where(m),
-        outcome,
-        m.durationMs,
-        failure,
-        stderr,
-      );
-    },
-  });
-  operationChannel.subscribe({
-    start: () => undefined,
-    end: () => undefined,
-    asyncStart: () => undefined,
-    error: () => undefined,
-    asyncEnd: (message) => {
-      const m = message;
-      const outcome = m.error === undefined ? 'ok' : `failed code=${m.errorCode ?? '-'}`;
-      log('operation %s %s %s %sms', m.command, where(m), outcome, m.durationMs);
-    },
-  });
-}
-
-subscribeDebugLog();

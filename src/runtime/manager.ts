@@ -18,6 +18,7 @@ import { throwIfAborted, underSignal } from '../core/abort.ts';
 import type { ConfigFileError } from '../config/load.ts';
 import type { NetworkConfigList } from '../config/types.ts';
 import { ErrorCode, ValidationError } from '../core/errors.ts';
+import { writeLog } from '../core/logger.ts';
 import { setup } from './attach.ts';
 import { ConfigSource } from './config-source.ts';
 import { asError, type Notify, type ResolvedOptions } from './context.ts';
@@ -25,6 +26,7 @@ import { Coordination, type OperationContext } from './coordination.ts';
 import { check, teardown } from './detach.ts';
 import { gc } from './gc.ts';
 import { inspect } from './inspect.ts';
+import { eventEntry } from './log-events.ts';
 import type { SetupResult } from './merge.ts';
 import { notReadyReason, type ManagedNetwork, type NetworkSet } from './network-set.ts';
 import type {
@@ -106,6 +108,7 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
         env: options.env,
         extraEnv: options.extraEnv,
         stderr: options.stderr,
+        logger: options.logger,
         // Fed by the cache where each quarantine happens (after the diagnostics channel).
         onCacheQuarantine: (info) => {
           this.notify('cacheQuarantine', info);
@@ -166,8 +169,15 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
     return this.config.load('load');
   }
 
-  /** Emit without letting a throwing listener break an operation half-way (rethrown on the next tick). */
+  /**
+   * Log, then emit without letting a throwing listener break an operation half-way (rethrown on the
+   * next tick). A quarantine is logged by the CNIConfig the manager made, where it happens.
+   */
   private notify<K extends keyof NetworkManagerEvents>(event: K, ...args: NetworkManagerEvents[K]): void {
+    const logger = this.options.raw.logger;
+    if (logger !== undefined && !(event === 'cacheQuarantine' && this.options.raw.cni === undefined)) {
+      writeLog(logger, eventEntry(event, ...args));
+    }
     try {
       (this.emit as (e: K, ...a: NetworkManagerEvents[K]) => boolean)(event, ...args);
     } catch (e) {

@@ -106,6 +106,14 @@ export interface NetworkManagerOptions {
    */
   stderr?: CNIConfigOptions['stderr'];
   /**
+   * Told of the manager's events — `configError`, `rollback`, `capabilityUnused` and
+   * `cacheQuarantine` as warnings, `watchError` as an error, `configLoaded`, `configDirChanged`
+   * and `gc` as info, `attached` and `detached` as debug — and, through the CNIConfig the manager
+   * makes, of every plugin call and operation (see `CNIConfigOptions.logger`; with `cni`, give that
+   * one its own logger). A throwing logger never fails an operation. See docs/observability.md.
+   */
+  logger?: CNIConfigOptions['logger'];
+  /**
    * Take an advisory lock file per container in `<cacheDir>/locks/` around every operation, so
    * other processes using this library on the same cache do not interleave (default true).
    */

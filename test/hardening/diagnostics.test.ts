@@ -182,7 +182,14 @@ describe('diagnostics channels', () => {
     const exec: Exec = { execPlugin: () => promise, findInPath: () => Promise.resolve('/x') };
     assert.equal(tracePluginCalls(exec).execPlugin('/x', new Uint8Array(), {}), promise);
     const op = Promise.resolve(7);
-    const msg = { command: 'ADD', network: 'n', plugins: [], containerId: 'c', ifName: 'eth0' } as const;
+    const msg = {
+      command: 'ADD',
+      network: 'n',
+      cniVersion: '1.0.0',
+      plugins: [],
+      containerId: 'c',
+      ifName: 'eth0',
+    } as const;
     assert.equal(
       traceOperation({ ...msg, plugins: [] }, undefined, () => op),
       op,

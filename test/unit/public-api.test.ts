@@ -9,6 +9,7 @@ import ts from 'typescript';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const INDEX = path.join(ROOT, 'src/index.ts');
 const TESTING = path.join(ROOT, 'src/testing.ts');
+const OTEL = path.join(ROOT, 'src/otel.ts');
 
 function documentedNames(): Set<string> {
   const readme = readFileSync(path.join(ROOT, 'docs/api-list.md'), 'utf8');
@@ -19,8 +20,8 @@ function documentedNames(): Set<string> {
   return new Set([...section.matchAll(/`([A-Za-z_$][\w$]*)(?:\([^`]*\))?`/g)].map((m) => m[1] as string));
 }
 
-/** The entries' exports (`libcni`, `libcni/testing`; values and types) and their members' names. */
-function exportsOfEntry(entries = [INDEX, TESTING]): { exports: Set<string>; members: Set<string> } {
+/** The entries' exports (`libcni`, `libcni/testing`, `libcni/otel`; values and types) and their members' names. */
+function exportsOfEntry(entries = [INDEX, TESTING, OTEL]): { exports: Set<string>; members: Set<string> } {
   const program = ts.createProgram(entries, {
     allowImportingTsExtensions: true,
     noEmit: true,

@@ -12,6 +12,7 @@ import { ErrorCode, ValidationError } from '../../core/errors.ts';
 import type { CliOptions } from '../args.ts';
 import type { CliIO } from '../output.ts';
 import { cacheDirOf, cniPath, netConfPath } from '../runtime-inputs.ts';
+import { verboseExec } from '../verbose.ts';
 
 /** The network `name` from NETCONFPATH, with Go's lookup and errors. */
 export function loadNamedNetwork(name: string, io: CliIO): Promise<NetworkConfigList> {
@@ -19,21 +20,22 @@ export function loadNamedNetwork(name: string, io: CliIO): Promise<NetworkConfig
 }
 
 /**
- * A CNIConfig for this invocation: CNI_PATH, the cache dir, --timeout, and plugin stderr copied to
- * ours as Go's DefaultExec does.
+ * A CNIConfig for this invocation: CNI_PATH, the cache dir, --timeout, plugin stderr copied to
+ * ours as Go's DefaultExec does, and with --verbose each plugin call shown (verbose.ts).
  */
 export function cniConfigFor(options: CliOptions, io: CliIO): CNIConfig {
+  const exec = new NativeExec({
+    onStderr: (_plugin, text) => {
+      io.stderr(text.endsWith('\n') ? text : `${text}\n`);
+    },
+  });
   return new CNIConfig({
     path: cniPath(io.env),
     cacheDir: cacheDirOf(options.cacheDir, io.env),
     timeoutMs: options.timeoutMs,
     // Forwarded by the exec below, to `io.stderr` (the process's stderr, or a test's recorder).
     stderr: 'ignore',
-    exec: new NativeExec({
-      onStderr: (_plugin, text) => {
-        io.stderr(text.endsWith('\n') ? text : `${text}\n`);
-      },
-    }),
+    exec: options.verbose ? verboseExec(exec, io) : exec,
   });
 }
 
