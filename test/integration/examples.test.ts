@@ -55,6 +55,9 @@ async function leases(dir: string): Promise<string[]> {
 /** Skips a test that needs root and the plugins, saying why; true when skipped. */
 function skipped(t: { skip: (message: string) => void }): boolean {
   const reason = rootReason ?? pluginReason;
+  // As root, the only reasons left name a package to install: fail, do not skip.
+  if (rootReason === undefined && pluginReason !== undefined)
+    assert.fail(`cannot run here: ${pluginReason}; install it (the README's set-up line)`);
   if (reason !== undefined) t.skip(`SKIPPED: ${reason}`);
   return reason !== undefined;
 }
@@ -128,6 +131,8 @@ describe('examples/', { timeout: 900_000 }, () => {
 
   test('watch-config.ts: a file written is loaded, removed is unloaded', async (t) => {
     if (pluginReason) {
+      if (rootReason === undefined)
+        assert.fail(`cannot run here: ${pluginReason}; install it (the README's set-up line)`);
       t.skip(`SKIPPED: ${pluginReason}`);
       return;
     }

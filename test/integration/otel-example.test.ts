@@ -12,8 +12,9 @@ const EXAMPLE = path.join(ROOT, 'examples/otel-tracing.ts');
 
 function skipReason(): string | false {
   if (process.getuid?.() !== 0) return 'needs root (creates a network namespace)';
+  // As root, a missing plugin is a failure naming the package, not a skip.
   if (!existsSync('/usr/lib/cni/loopback'))
-    return 'needs /usr/lib/cni/loopback (containernetworking-plugins)';
+    throw new Error('cannot run here: needs /usr/lib/cni/loopback; install containernetworking-plugins');
   return false;
 }
 

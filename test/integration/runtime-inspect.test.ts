@@ -33,6 +33,9 @@ const skipReason = !isRoot
 if (skipReason) console.warn(`\n*** inspect integration tests (real plugins) SKIPPED: ${skipReason} ***\n`);
 
 function skipped(t: TestContext): boolean {
+  // As root, the only reasons left name a package to install: fail, do not skip.
+  if (skipReason && isRoot)
+    assert.fail(`cannot run here: ${skipReason}; install it (the README's set-up line)`);
   if (skipReason) t.skip(`SKIPPED: ${skipReason}`);
   return skipReason !== undefined;
 }
