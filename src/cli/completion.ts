@@ -23,7 +23,7 @@ import {
 export type Shell = (typeof SHELLS)[number];
 
 /** What a positional argument is completed with. */
-type ArgKind = 'network' | 'netns' | 'netns-name' | 'plugin' | 'shell' | 'none';
+type ArgKind = 'network' | 'netns' | 'netns-name' | 'plugin' | 'shell-name' | 'none';
 
 /** The kind of each positional of a command, read from its usage line (`<network> <netns>`). */
 export function argumentKinds(spec: CommandSpec): ArgKind[] {
@@ -36,7 +36,7 @@ export function argumentKinds(spec: CommandSpec): ArgKind[] {
       case 'pluginType':
         return 'plugin';
       case 'shell':
-        return 'shell';
+        return 'shell-name';
       case 'name':
         // An existing namespace for `netns del`; `netns add` wants a new name.
         return spec.name === 'netns del' ? 'netns-name' : 'none';
@@ -165,7 +165,7 @@ ${commandTable()}
         words=$(_cnitool_netns) ;;
       netns-name) words=$(_cnitool_netns_names) ;;
       plugin) words=$(_cnitool_plugins) ;;
-      shell) words=${quote(SHELLS.join(' '))} ;;
+      shell-name) words=${quote(SHELLS.join(' '))} ;;
     esac
   fi
   COMPREPLY=($(compgen -W "$words" -- "$cur"))
@@ -204,7 +204,7 @@ ${commandTable()}
       netns) compadd -- $(_cnitool_netns); _files ;;
       netns-name) compadd -- $(_cnitool_netns_names) ;;
       plugin) compadd -- $(_cnitool_plugins) ;;
-      shell) compadd -- ${SHELLS.join(' ')} ;;
+      shell-name) compadd -- ${SHELLS.join(' ')} ;;
     esac
   fi
 }
@@ -275,7 +275,7 @@ function fishCommand(spec: CommandSpec): string[] {
     netns: '(__fish_complete_path /var/run/netns/)',
     'netns-name': '(ls /var/run/netns 2>/dev/null)',
     plugin: '(__cnitool_plugins)',
-    shell: SHELLS.join(' '),
+    'shell-name': SHELLS.join(' '),
     none: undefined,
   };
   argumentKinds(spec).forEach((kind, i) => {
@@ -286,9 +286,9 @@ function fishCommand(spec: CommandSpec): string[] {
   return out;
 }
 
-/** The script for `shell`. */
-export function completionScript(shell: Shell): string {
-  switch (shell) {
+/** The script for the shell `target`. */
+export function completionScript(target: Shell): string {
+  switch (target) {
     case 'bash':
       return bashScript();
     case 'zsh':

@@ -66,7 +66,20 @@ export async function addChain(e: Engine, chain: Chain, rt: RuntimeConf, opts: O
   const { name, cniVersion } = chain;
   assertCacheable(name, rt);
   const absent = await assertNoCollision(e.cache, keyOf(name, rt));
-  if (absent) await recordIntent(e.cache, chain.bytes, name, rt);
+  // Written once the first plugin is found and the names are checked, so that input refused before
+  // any plugin runs leaves nothing on disk either.
+  // An object, not a `let`: it is set in the callback, which the compiler does not follow.
+  const intent: { recorded: boolean; failure?: unknown } = { recorded: false };
+  const record = async (): Promise<void> => {
+    if (!absent || intent.recorded) return;
+    try {
+      await recordIntent(e.cache, chain.bytes, name, rt);
+    } catch (err) {
+      intent.failure = err;
+      throw err;
+    }
+    intent.recorded = true;
+  };
   let prev: Result | undefined;
   for (const plugin of chain.plugins) {
     const prevResult = prev === undefined ? undefined : resultInVersion(prev, cniVersion);
@@ -74,14 +87,17 @@ export async function addChain(e: Engine, chain: Chain, rt: RuntimeConf, opts: O
       prev = await e.plugins.runForResult(
         attachmentCall('ADD', plugin, { network: name, cniVersion, rt, prevResult }),
         opts,
+        record,
       );
     } catch (err) {
-      if (absent) await removeQuietly(e.cache, keyOf(name, rt));
+      if (intent.recorded) await removeQuietly(e.cache, keyOf(name, rt));
+      // The cache refused the record: no plugin ran, so it is the cache's error, not a plugin's.
+      if (err === intent.failure) throw err;
       throw chain.isList ? wrapPluginFailure(err, plugin.network, 'add', name, rt, 'ADD') : err;
     }
   }
   if (prev === undefined) {
-    if (absent) await removeQuietly(e.cache, keyOf(name, rt));
+    if (intent.recorded) await removeQuietly(e.cache, keyOf(name, rt));
     throw new ValidationError(
       'plugins',
       ErrorCode.InvalidNetworkConfig,

@@ -103,9 +103,18 @@ export class PluginRunner {
     return this.exec.findInPath(type, this.path, context);
   }
 
-  /** Run a plugin that answers with a result (ADD) and decode it. */
-  async runForResult(call: PluginCall, opts: InternalOptions | undefined): Promise<Result> {
+  /**
+   * Run a plugin that answers with a result (ADD) and decode it. `beforeExec` runs once the plugin
+   * is found and the call's inputs are checked, right before the plugin starts: what must happen
+   * only if the plugin will run (the ADD's cache record) goes there.
+   */
+  async runForResult(
+    call: PluginCall,
+    opts: InternalOptions | undefined,
+    beforeExec?: () => Promise<void>,
+  ): Promise<Result> {
     const p = await this.prepare(call, opts);
+    if (beforeExec !== undefined) await beforeExec();
     return execPluginWithResult(this.traced, p.pluginPath, p.stdin, p.env, p.execOptions);
   }
 
