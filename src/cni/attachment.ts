@@ -149,11 +149,37 @@ export function assertCacheable(network: string, rt: RuntimeConf): void {
  * Not flushed to disk unless the cache syncs fully: it guards against the process dying, which the
  * page cache survives; a power loss also takes away the interfaces it would point to.
  */
-export async function recordIntent(
+export function recordIntent(
   cache: ResultCache,
   config: Uint8Array,
   network: string,
   rt: RuntimeConf,
+): Promise<void> {
+  return writeEntry(cache, config, network, rt, undefined);
+}
+
+/** Cache the result of an ADD, with Go's error when that fails. */
+export function cacheAdd(
+  cache: ResultCache,
+  result: Result,
+  config: Uint8Array,
+  network: string,
+  rt: RuntimeConf,
+): Promise<void> {
+  return writeEntry(cache, config, network, rt, result);
+}
+
+/**
+ * Write an attachment's entry: with its result after ADD (flushed as the cache says), or without
+ * one before it (flushed only when the cache syncs fully). Go's wording when the write fails, which
+ * callers match on.
+ */
+async function writeEntry(
+  cache: ResultCache,
+  config: Uint8Array,
+  network: string,
+  rt: RuntimeConf,
+  result: Result | undefined,
 ): Promise<void> {
   const entry = {
     ...keyOf(network, rt),
@@ -161,37 +187,11 @@ export async function recordIntent(
     netns: rt.netns,
     cniArgs: rt.args,
     capabilityArgs: rt.capabilityArgs,
+    ...(result === undefined ? {} : { result }),
   };
   try {
-    await cache.write(entry, { sync: cache.sync === 'full' ? 'full' : 'none' });
-  } catch (e) {
-    const err = e instanceof Error ? e : new Error(String(e));
-    // Go's wording for a failed cache write, which callers match on; here it comes before any plugin ran.
-    throw new CacheError(`failed to set network ${JSON.stringify(network)} cached result: ${err.message}`, {
-      cause: err,
-      path: e instanceof CacheError ? e.path : undefined,
-      context: keyOf(network, rt),
-    });
-  }
-}
-
-/** Cache the result of an ADD, with Go's error when that fails. */
-export async function cacheAdd(
-  cache: ResultCache,
-  result: Result,
-  config: Uint8Array,
-  network: string,
-  rt: RuntimeConf,
-): Promise<void> {
-  try {
-    await cache.write({
-      ...keyOf(network, rt),
-      config,
-      netns: rt.netns,
-      cniArgs: rt.args,
-      capabilityArgs: rt.capabilityArgs,
-      result,
-    });
+    if (result === undefined) await cache.write(entry, { sync: cache.sync === 'full' ? 'full' : 'none' });
+    else await cache.write(entry);
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     throw new CacheError(`failed to set network ${JSON.stringify(network)} cached result: ${err.message}`, {
