@@ -115,7 +115,7 @@ export {
   type ExecOutput,
 } from './invoke/exec.ts';
 export { findInPath } from './invoke/find.ts';
-export { NativeExec, type NativeExecOptions } from './invoke/native-exec.ts';
+export { type NativeBackendKind, NativeExec, type NativeExecOptions } from './invoke/native-exec.ts';
 export { SpawnerExec, type SpawnerExecOptions, type SpawnerHelperExit } from './invoke/spawner.ts';
 export type { EnvMode } from './invoke/env.ts';
 

@@ -1,17 +1,24 @@
 /**
  * NativeExec: the default {@link Exec}. Node starts every child by fork()ing the whole Node process
  * (libuv clone(SIGCHLD), no CLONE_VM), so each plugin call pays a page-table copy that grows with the
- * heap (~29 ms per GiB; BENCHMARKS.md). NativeExec hands each call to a small C helper
- * (native/cni-spawn.c), started once on the first call, which starts plugins with posix_spawn
- * (clone(CLONE_VM|CLONE_VFORK), as Go's os/exec), many at once. Node forks once, for the helper.
+ * heap (~29 ms per GiB; BENCHMARKS.md). NativeExec starts plugins with posix_spawn
+ * (clone(CLONE_VM|CLONE_VFORK), as Go's os/exec), which copies nothing, through the first of:
+ *
+ * 1. the Node-API addon (native-addon.ts, native/cni-spawn-addon.c): posix_spawn from inside this
+ *    process, the plugin's pipes and exit watched by Node's own event loop; the fastest (one
+ *    wake-up per call; BENCHMARKS.md);
+ * 2. the C helper process (native-helper.ts, native/cni-spawn.c), started once on the first call
+ *    and driven over its stdin/stdout: statically linked, it also runs where the addon cannot load
+ *    (a libc other than the one it was built for);
+ * 3. {@link DefaultExec} (child_process).
  *
  * Everything else is DefaultExec's: the same options, retries of a busy binary (busy-retry.ts),
  * process-group kill on timeout/abort/overflow, output bounds and errors (native-run.ts).
  *
- * Fallback: where the helper binary is missing, not executable, or does not come up (wrong
- * architecture, missing libc, ...), or `LIBCNI_NATIVE_SPAWNER=off`, every call goes through
- * {@link DefaultExec}, and one `NODE_DEBUG=libcni` line says why. A helper that dies after it came
- * up fails the calls it held (native-run.ts) and is restarted by the next call.
+ * `LIBCNI_NATIVE_SPAWNER` chooses: `off` for DefaultExec, `helper` for the helper process, or a
+ * path to a helper binary. A back end that cannot be used is skipped with one `NODE_DEBUG=libcni`
+ * line saying why. A helper that dies after it came up fails the calls it held (native-run.ts) and
+ * is restarted by the next call.
  */
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +28,7 @@ import type { RunOnce } from './busy-retry.ts';
 import type { ExecOptions, ExecOutput } from './exec-options.ts';
 import { type DefaultExecOptions, type Exec, reportStderr } from './exec.ts';
 import { findInPath } from './find.ts';
+import { defaultNativeAddonPath, NativeAddon } from './native-addon.ts';
 import { NativeHelper } from './native-helper.ts';
 import { type NativeAttempt, nativeRunOnce } from './native-run.ts';
 import { runOnce } from './run-once.ts';
@@ -28,14 +36,20 @@ import { runPluginWith } from './spawn-plugin.ts';
 
 const debug = debuglog('libcni');
 
-/** Environment variable: a path to the helper binary, or `off` to use DefaultExec. */
+/** Environment variable: `off` (DefaultExec), `helper` (the helper process), or a helper binary's path. */
 export const NATIVE_SPAWNER_ENV = 'LIBCNI_NATIVE_SPAWNER';
 
 /** Options of {@link NativeExec}. */
 export interface NativeExecOptions extends DefaultExecOptions {
   /**
-   * The helper binary. Default: `$LIBCNI_NATIVE_SPAWNER` when set, else `native/build/cni-spawn`
-   * in this package (built by `npm ci`, shipped prebuilt for linux-x64).
+   * The addon (`native/build/cni_spawn.node` in this package by default), or `false` to go
+   * straight to the helper process. Ignored when `helperPath` or `$LIBCNI_NATIVE_SPAWNER` is set.
+   */
+  addonPath?: string | false | undefined;
+  /**
+   * The helper binary, used where the addon is unavailable; given, it is used instead of the addon.
+   * Default: `$LIBCNI_NATIVE_SPAWNER` when it is a path, else `native/build/cni-spawn` in this
+   * package (built by `npm ci`, shipped prebuilt for linux-x64).
    */
   helperPath?: string | undefined;
 }
@@ -45,21 +59,33 @@ export function defaultNativeSpawnerPath(): string {
   return fileURLToPath(new URL('../../native/build/cni-spawn', import.meta.url));
 }
 
-/** Runs plugins through the native helper, or through DefaultExec where it is unavailable. */
+/** Which way {@link NativeExec} starts plugins. */
+export type NativeBackendKind = 'addon' | 'helper' | 'child_process';
+
+/** Runs plugins through the addon, else the helper process, else DefaultExec. */
 export class NativeExec implements Exec {
   readonly #onStderr: DefaultExecOptions['onStderr'];
   readonly #binary: string;
+  readonly #addon: NativeAddon | undefined;
   #helper: NativeHelper | undefined;
   #fallbackReason: string | undefined;
   readonly #runner: RunOnce;
 
   constructor(options?: NativeExecOptions) {
     this.#onStderr = options?.onStderr;
-    const fromEnv = process.env[NATIVE_SPAWNER_ENV];
-    this.#binary =
-      options?.helperPath ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : defaultNativeSpawnerPath());
+    const fromEnv = process.env[NATIVE_SPAWNER_ENV] ?? '';
+    const envPath = fromEnv === 'off' || fromEnv === 'helper' ? '' : fromEnv;
+    this.#binary = options?.helperPath ?? (envPath !== '' ? envPath : defaultNativeSpawnerPath());
     if (options?.helperPath === undefined && fromEnv === 'off') this.#fallBack(`${NATIVE_SPAWNER_ENV}=off`);
+    else if (options?.helperPath === undefined && fromEnv === '' && options?.addonPath !== false)
+      this.#addon = this.#loadAddon(options?.addonPath ?? defaultNativeAddonPath());
     this.#runner = nativeRunOnce(this.#attempt);
+  }
+
+  /** How plugins are started now: the addon, the helper process, or child_process (DefaultExec). */
+  get backend(): NativeBackendKind {
+    if (this.#addon !== undefined) return 'addon';
+    return this.#fallbackReason === undefined ? 'helper' : 'child_process';
   }
 
   /** Why calls go through DefaultExec, or undefined while the native helper is used. */
@@ -67,7 +93,7 @@ export class NativeExec implements Exec {
     return this.#fallbackReason;
   }
 
-  /** The running helper's pid, if one runs. */
+  /** The running helper's pid, if one runs (never with the addon). */
   get helperPid(): number | undefined {
     return this.#helper?.usable === true ? this.#helper.pid : undefined;
   }
@@ -96,6 +122,7 @@ export class NativeExec implements Exec {
 
   /** The helper for one attempt, started if needed; or the fallback's way of running it. */
   readonly #attempt = (): NativeAttempt | RunOnce => {
+    if (this.#addon !== undefined) return { helper: this.#addon, fallback: runOnce };
     if (this.#fallbackReason !== undefined) return runOnce;
     if (this.#helper?.usable !== true) {
       try {
@@ -114,6 +141,19 @@ export class NativeExec implements Exec {
     if (!started) this.#fallBack(`the helper ${this.#binary} did not start: ${why}`);
   };
 
+  #loadAddon(file: string): NativeAddon | undefined {
+    try {
+      return new NativeAddon(file);
+    } catch (err) {
+      debug(
+        'native addon unavailable (cannot load %s: %s); using the helper process',
+        file,
+        (err as Error).message,
+      );
+      return undefined;
+    }
+  }
+
   #fallBack(reason: string): void {
     if (this.#fallbackReason !== undefined) return;
     this.#fallbackReason = reason;
@@ -127,7 +167,7 @@ let shared: NativeExec | undefined;
  * The process-wide {@link NativeExec} that CNIConfig uses when given no `exec`: one helper for
  * every CNIConfig. An idle helper never keeps the process alive.
  */
-export function sharedNativeExec(): Exec {
+export function sharedNativeExec(): NativeExec {
   shared ??= new NativeExec();
   return shared;
 }

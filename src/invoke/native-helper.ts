@@ -9,7 +9,14 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { SpawnerError } from '../core/runtime-errors.ts';
 import { afterExitDrain } from './exit-drain.ts';
-import { type NativeReply, ReplyReader, type RunRequest, encodeRun } from './native-protocol.ts';
+import {
+  type NativeBackend,
+  type NativeCallSink,
+  type NativeReply,
+  ReplyReader,
+  type RunRequest,
+  encodeRun,
+} from './native-protocol.ts';
 import { TailBuffer } from './output-limits.ts';
 
 /** Keep this much of the helper's stderr for error messages. */
@@ -17,19 +24,12 @@ const STDERR_TAIL_BYTES = 4096;
 /** After SIGKILL, how long its calls wait for the kernel to report the helper gone. */
 const HELPER_EXIT_WAIT_MS = 1000;
 
-/** What one call hears from the helper. */
-export interface NativeCallSink {
-  onReply(reply: Exclude<NativeReply, { type: 'ready' }>): void;
-  /** The helper is gone with this call unanswered; `started` is false when it never said READY. */
-  onHelperGone(cause: SpawnerError, started: boolean): void;
-}
-
 function socket(stream: NodeJS.ReadableStream | NodeJS.WritableStream): Socket {
   return stream as unknown as Socket;
 }
 
 /** One running helper process and the calls it holds. */
-export class NativeHelper {
+export class NativeHelper implements NativeBackend {
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #calls = new Map<number, NativeCallSink>();
   readonly #stderr = new TailBuffer(STDERR_TAIL_BYTES);
@@ -78,6 +78,11 @@ export class NativeHelper {
   /** Forget a call (it settled without waiting for the helper's last word). */
   forget(id: number): void {
     if (this.#calls.delete(id) && this.#calls.size === 0) this.#setRef(false);
+  }
+
+  /** A call's plugin is gone unreported: the helper is stopped or wedged, so it is killed. */
+  stuck(_id: number, why: string): void {
+    this.kill(why);
   }
 
   /** Kill it (SIGKILL); its calls are told when it is gone. */

@@ -1,8 +1,13 @@
 /**
- * The wire format between NativeExec and its C helper (native/cni-spawn.c, whose header comment is
- * the reference): frames of `u32le length-of-the-rest | u8 type | u32le id | payload`, strings as
+ * What NativeExec's two native back ends speak: the in-process addon (native-addon.ts) and the C
+ * helper process (native-helper.ts) both take a {@link RunRequest} and answer with
+ * {@link NativeReply}s to a {@link NativeCallSink}, so one NativeRun (native-run.ts) drives either.
+ *
+ * Below that, the helper's wire format (native/cni-spawn.c, whose header comment is the reference):
+ * frames of `u32le length-of-the-rest | u8 type | u32le id | payload`, strings as
  * `u32le length | bytes`. Both ends ship together in this package, so there is no negotiation.
  */
+import type { SpawnerError } from '../core/runtime-errors.ts';
 
 /** Request type: run a plugin. */
 const RUN = 1;
@@ -23,13 +28,33 @@ export interface RunRequest {
   maxStderr: number;
 }
 
-/** Helper → parent. */
+/** Back end → NativeRun (`ready` is the helper's alone, before any call). */
 export type NativeReply =
   | { type: 'ready' }
   | { type: 'started'; id: number; pid: number }
   | { type: 'failed'; id: number; errno: number }
   | { type: 'overflow'; id: number }
   | { type: 'done'; id: number; status: number; stdout: Buffer; stderr: Buffer };
+
+/** What one call hears from its back end. */
+export interface NativeCallSink {
+  onReply(reply: Exclude<NativeReply, { type: 'ready' }>): void;
+  /** The back end is gone with this call unanswered; `started` is false when nothing ran. */
+  onHelperGone(cause: SpawnerError, started: boolean): void;
+}
+
+/** Where NativeRun sends a call. */
+export interface NativeBackend {
+  /** Send a call; its replies go to `sink`. Returns the call's id. */
+  send(req: Omit<RunRequest, 'id'>, sink: NativeCallSink): number;
+  /** Forget a call (it settled without waiting for the last reply). */
+  forget(id: number): void;
+  /**
+   * Call `id`'s plugin and its process group are gone, but no `done` came: the back end is stuck.
+   * The call must then end through `onHelperGone`.
+   */
+  stuck(id: number, why: string): void;
+}
 
 const REPLY_TYPES = ['ready', 'started', 'failed', 'overflow', 'done'] as const;
 
@@ -128,6 +153,7 @@ export function decodeWaitStatus(
   code: number | null;
   signal: string | null;
 } {
+  if (status < 0) return { code: null, signal: null }; // no status: reaped elsewhere
   const sig = status & 0x7f;
   if (sig === 0) return { code: (status >> 8) & 0xff, signal: null };
   return { code: null, signal: signalNames.get(sig) ?? `signal ${sig}` };

@@ -19,8 +19,12 @@ import type { SpawnerError } from '../core/runtime-errors.ts';
 import type { RunOnce } from './busy-retry.ts';
 import type { ExecOutput } from './exec-options.ts';
 import { AFTER_SIGKILL_WAIT_MS, GroupKill } from './group-kill.ts';
-import type { NativeCallSink, NativeHelper } from './native-helper.ts';
-import { decodeWaitStatus, type NativeReply } from './native-protocol.ts';
+import {
+  decodeWaitStatus,
+  type NativeBackend,
+  type NativeCallSink,
+  type NativeReply,
+} from './native-protocol.ts';
 import { execInfo, pluginFailure, type StopOptions, stoppedCallError } from './plugin-failure.ts';
 import { signalGroup } from './process-group.ts';
 import { type RunSettings, spawnError } from './run-once.ts';
@@ -44,8 +48,8 @@ function spawnErrno(pluginPath: string, errno: number): NodeJS.ErrnoException {
 
 /** What one attempt needs besides the plugin's inputs. */
 export interface NativeAttempt {
-  helper: NativeHelper;
-  /** Runs the attempt another way when the helper never came up. */
+  helper: NativeBackend;
+  /** Runs the attempt another way when the back end never came up. */
   fallback: RunOnce;
 }
 
@@ -205,7 +209,7 @@ class NativeRun implements NativeCallSink {
       return;
     }
     this.#wedgeTimer ??= setTimeout(() => {
-      this.#a.helper.kill('did not report a killed plugin');
+      this.#a.helper.stuck(this.#id, 'did not report a killed plugin');
     }, AFTER_SIGKILL_WAIT_MS);
   };
 

@@ -176,6 +176,12 @@ describe('the packed package, installed into a fresh project', { timeout: 1_200_
     }
   });
 
+  test('the installed package starts plugins through its prebuilt addon', async () => {
+    const probe = "import('libcni').then((m) => console.log(new m.NativeExec().backend))";
+    const { stdout } = await sh(process.execPath, ['--input-type=module', '-e', probe], project);
+    assert.equal(stdout.trim(), 'addon', 'native/build/cni_spawn.node is in the tarball and loads');
+  });
+
   test('npx -p <tarball> cnitool --help', async () => {
     const { stdout } = await sh('npx', ['--yes', '-p', tarball, 'cnitool', '--help'], project, {
       npm_config_prefer_offline: 'true',

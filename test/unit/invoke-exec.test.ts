@@ -1,7 +1,8 @@
 // Running plugin processes: Go's RawExec behaviour (I11) and what we add on top — process-group
 // kill on timeout/abort (T1), EPIPE, bounded output, stderr tail, ETXTBSY retry, spawn errors.
-// Every test runs twice: through child_process (spawnPlugin, DefaultExec) and through the native
-// helper (NativeExec), which must keep every one of these guarantees.
+// Every test runs three times: through child_process (spawnPlugin, DefaultExec), and through both
+// of NativeExec's native back ends (its addon, its helper process), which must keep every one of
+// these guarantees.
 import assert from 'node:assert/strict';
 import { open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -55,19 +56,28 @@ interface Variant {
   make: (onStderr: (p: string, text: string) => void) => Exec;
 }
 
-// The helper binary is built by `npm ci` (scripts/build-native.mjs); without it this suite would
-// silently test DefaultExec twice, so a missing helper fails the 'uses its helper' test below.
-const native = new NativeExec();
+// Both native parts are built by `npm ci` (scripts/build-native.mjs); without them this suite would
+// silently test DefaultExec again, so invoke-native.test.ts fails when either is missing.
+const addon = new NativeExec();
+const helper = new NativeExec({ addonPath: false });
 const VARIANTS: Variant[] = [
   { name: 'spawnPlugin (DefaultExec)', run: spawnPlugin, make: (onStderr) => new DefaultExec({ onStderr }) },
   {
-    name: 'NativeExec',
-    run: (p, s, e, o) => native.execPlugin(p, s, e, o),
+    name: 'NativeExec (addon)',
+    run: (p, s, e, o) => addon.execPlugin(p, s, e, o),
     make: (onStderr) => new NativeExec({ onStderr }),
+  },
+  {
+    name: 'NativeExec (helper process)',
+    run: (p, s, e, o) => helper.execPlugin(p, s, e, o),
+    make: (onStderr) => new NativeExec({ onStderr, addonPath: false }),
   },
 ];
 
-after(() => native.close());
+after(async () => {
+  await addon.close();
+  await helper.close();
+});
 
 for (const { name, run, make } of VARIANTS)
   describe(name, () => {

@@ -1,6 +1,6 @@
 // NativeExec beyond what invoke-exec.test.ts checks for every Exec: that calls really go through
-// its C helper, many at once; what happens when the helper dies under a call; and the fallback to
-// DefaultExec where the helper is unavailable. The shared guarantees (process-group kill, bounded
+// its addon (the default) or its C helper, many at once; what happens when the helper dies under a
+// call; and the fallbacks (addon → helper → DefaultExec) where a back end is unavailable. The shared guarantees (process-group kill, bounded
 // output, ETXTBSY retry, exact env, stdin EPIPE, spawn errors) run against it in invoke-exec.test.ts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,18 +12,101 @@ import { fileURLToPath } from 'node:url';
 import { PluginError } from '../../src/core/errors.ts';
 import { SpawnerError } from '../../src/core/runtime-errors.ts';
 import { CNIConfig } from '../../src/cni/config.ts';
-import { NativeExec } from '../../src/invoke/native-exec.ts';
+import { NativeExec, sharedNativeExec } from '../../src/invoke/native-exec.ts';
 import { isRunning, makePluginDir, type PluginDir } from '../helpers/fixtures.ts';
 
 const STDIN = Buffer.from('{"cniVersion":"1.0.0","name":"native-test"}');
 const env = (command: string): Record<string, string> => ({ CNI_COMMAND: command, PATH: '/usr/bin:/bin' });
 
-describe('NativeExec', () => {
+describe('NativeExec through its addon (the default)', () => {
+  let plugins: PluginDir;
+  let exec: NativeExec;
+  before(async () => {
+    plugins = await makePluginDir({ fake: 'fake' });
+    exec = new NativeExec();
+  });
+  after(async () => {
+    await exec.close();
+    await plugins.cleanup();
+  });
+
+  test('uses the addon: the plugin is a child of this process, in its own session, in our cwd', async () => {
+    // The addon is built by `npm ci` (scripts/build-native.mjs); without it this suite and
+    // invoke-exec.test.ts would silently test the helper instead.
+    assert.equal(exec.backend, 'addon', 'native/build/cni_spawn.node is built (npm ci / build:native)');
+    await plugins.writePlan('fake', { ADD: { result: '{"via":"addon"}' } });
+    const out = await exec.execPlugin(plugins.path('fake'), STDIN, env('ADD'));
+    assert.equal(out.stdout.toString(), '{"via":"addon"}');
+    assert.equal(exec.helperPid, undefined, 'no helper process');
+    const call = (await plugins.calls('fake')).at(-1)!;
+    assert.equal(call.ppid, process.pid);
+    assert.equal(call.sid, call.pid);
+    assert.equal(call.cwd, process.cwd());
+  });
+
+  test('the plugin inherits no file descriptor but its three pipes', async () => {
+    const lsfd = path.join(plugins.root, 'lsfd');
+    await writeFile(lsfd, '#!/bin/sh\nexec ls /proc/self/fd\n', { mode: 0o755 });
+    const out = await exec.execPlugin(lsfd, STDIN, env('VERSION'));
+    const fds = out.stdout.toString().trim().split(/\s+/).map(Number);
+    assert.deepEqual(
+      fds.filter((fd) => fd <= 2),
+      [0, 1, 2],
+    );
+    assert.ok(fds.length <= 4, `unexpected fds: ${fds.join(' ')}`);
+  });
+
+  test('runs calls concurrently, each with its own answer', async () => {
+    const sleeper = path.join(plugins.root, 'echo-after');
+    await writeFile(sleeper, '#!/bin/sh\nsleep 0.3\necho "$CNI_CONTAINERID"\n', { mode: 0o755 });
+    const ids = Array.from({ length: 8 }, (_, i) => `c${i}`);
+    const started = Date.now();
+    const outs = await Promise.all(
+      ids.map((id) => exec.execPlugin(sleeper, STDIN, { ...env('ADD'), CNI_CONTAINERID: id })),
+    );
+    assert.deepEqual(
+      outs.map((o) => o.stdout.toString().trim()),
+      ids,
+    );
+    assert.ok(Date.now() - started < 2400, 'the calls overlapped');
+  });
+
+  test('a path or variable with NUL is refused before anything runs (C strings would cut it short)', async () => {
+    const before = (await plugins.calls('fake')).length;
+    await assert.rejects(exec.execPlugin(`${plugins.path('fake')}\0x`, STDIN, env('ADD')), /EINVAL/);
+    await assert.rejects(
+      exec.execPlugin(plugins.path('fake'), STDIN, { ...env('ADD'), X: 'a\0b' }),
+      /EINVAL/,
+    );
+    assert.equal((await plugins.calls('fake')).length, before);
+  });
+
+  test('CNIConfig uses the addon by default', async () => {
+    const cni = new CNIConfig({ path: [path.dirname(plugins.path('fake'))] });
+    await plugins.writePlan('fake', { VERSION: { version: ['1.0.0'] } });
+    await cni.getVersionInfo('fake');
+    const call = (await plugins.calls('fake')).at(-1)!;
+    assert.equal(call.ppid, process.pid, 'started from this process, no helper in between');
+    assert.equal(sharedNativeExec().backend, 'addon');
+  });
+
+  test('an addon that cannot be loaded: the helper process is used', async () => {
+    const e = new NativeExec({ addonPath: path.join(plugins.root, 'no-such.node') });
+    assert.equal(e.backend, 'helper');
+    await plugins.writePlan('fake', { ADD: { result: '{"via":"helper"}' } });
+    const out = await e.execPlugin(plugins.path('fake'), STDIN, env('ADD'));
+    assert.equal(out.stdout.toString(), '{"via":"helper"}');
+    assert.equal((await plugins.calls('fake')).at(-1)!.ppid, e.helperPid);
+    await e.close();
+  });
+});
+
+describe('NativeExec through its helper process', () => {
   let plugins: PluginDir;
   let exec: NativeExec;
   before(async () => {
     plugins = await makePluginDir({ fake: 'fake', instant: 'instant', sleep: 'sleep' });
-    exec = new NativeExec();
+    exec = new NativeExec({ addonPath: false });
   });
   after(async () => {
     await exec.close();
@@ -35,6 +118,7 @@ describe('NativeExec', () => {
     const out = await exec.execPlugin(plugins.path('fake'), STDIN, env('ADD'));
     assert.equal(out.stdout.toString(), '{"via":"native"}');
     assert.equal(exec.fallbackReason, undefined, 'the helper binary is built (npm ci / build:native)');
+    assert.equal(exec.backend, 'helper');
     const call = (await plugins.calls('fake')).at(-1)!;
     assert.ok(exec.helperPid !== undefined && exec.helperPid !== process.pid);
     assert.equal(call.ppid, exec.helperPid, 'started by the helper, not by a fork of Node');
@@ -100,14 +184,6 @@ describe('NativeExec', () => {
     assert.ok(exec.helperPid !== undefined && exec.helperPid !== helper, 'a new helper');
     assert.equal(exec.fallbackReason, undefined, 'a helper that died is restarted, not given up on');
   });
-
-  test('CNIConfig uses the native helper by default', async () => {
-    const cni = new CNIConfig({ path: [path.dirname(plugins.path('fake'))] });
-    await plugins.writePlan('fake', { VERSION: { version: ['1.0.0'] } });
-    await cni.getVersionInfo('fake');
-    const call = (await plugins.calls('fake')).at(-1)!;
-    assert.notEqual(call.ppid, process.pid, 'not spawned by this process');
-  });
 });
 
 describe('NativeExec fallback to DefaultExec', () => {
@@ -141,6 +217,23 @@ describe('NativeExec fallback to DefaultExec', () => {
     // And every later call goes straight to DefaultExec.
     await exec.execPlugin(plugins.path('fake'), STDIN, env('ADD'));
     assert.equal((await plugins.calls('fake')).at(-1)!.ppid, process.pid);
+  });
+
+  test('LIBCNI_NATIVE_SPAWNER=helper: the helper process, not the addon', () => {
+    const module = fileURLToPath(new URL('../../src/invoke/native-exec.ts', import.meta.url));
+    const script = `
+      const { NativeExec } = await import(${JSON.stringify(module)});
+      const e = new NativeExec();
+      await e.execPlugin(${JSON.stringify(plugins.path('fake'))}, Buffer.from('{}'), { CNI_COMMAND: 'ADD' });
+      console.log(e.backend, e.helperPid !== undefined);
+      await e.close();`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      env: { ...process.env, LIBCNI_NATIVE_SPAWNER: 'helper' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'helper true');
   });
 
   test('LIBCNI_NATIVE_SPAWNER: off, or a bad path, falls back with one NODE_DEBUG=libcni line', () => {

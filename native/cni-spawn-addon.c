@@ -1,0 +1,558 @@
+/*
+ * cni_spawn.node: the Node-API addon behind NativeExec (src/invoke/native-addon.ts).
+ *
+ * Node's child_process forks the whole Node process for every child (libuv: clone(SIGCHLD), no
+ * CLONE_VM), so each plugin call pays a page-table copy that grows with the heap. This addon starts
+ * plugins from inside Node with glibc's posix_spawn (clone(CLONE_VM|CLONE_VFORK), as Go's os/exec),
+ * and watches them from Node's own event loop: the pipes and a pidfd are libuv poll handles, so a
+ * plugin's exit wakes Node once, with no helper process or thread in between.
+ *
+ * spawn(path, env, stdin, maxStdout, maxStderr, callback) returns the plugin's pid, or -errno when
+ * it could not be started (posix_spawn reports the exec's own error: ENOENT, EACCES, ETXTBSY, ...).
+ * The plugin runs in a new session (pid = pgid = sid) with exactly `env`, no arguments (argv[0] is
+ * the path, as Go's exec.Command), stdin/stdout/stderr on pipes, default signal dispositions and an
+ * empty signal mask; it inherits Node's working directory. Later, on the loop:
+ *   callback(1)                          stdout went over maxStdout (reading stopped; the caller
+ *                                        kills the process group)
+ *   callback(2, status, stdout, stderr)  the plugin was reaped (status: the raw wait status, or -1
+ *                                        when something else reaped it) and its pipes reached EOF,
+ *                                        or DRAIN_MS passed since the exit with a grandchild still
+ *                                        holding them (as src/invoke/exit-drain.ts does for Node);
+ *                                        stderr is the last maxStderr bytes
+ * Stdin that the plugin does not read (EPIPE) is not an error, as in Go. Without pidfd_open (Linux
+ * before 5.3) the exit is polled every EXIT_POLL_MS instead.
+ *
+ * If Node tears down the environment (a worker ending) while plugins run, their handles and pipes
+ * are closed and their callbacks dropped; the plugins themselves run on to their end.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "node-abi.h"
+
+#define DRAIN_MS 100
+#define EXIT_POLL_MS 5
+#define CHUNK 65536
+
+enum { EV_OVERFLOW = 1, EV_DONE = 2 };
+
+typedef struct {
+  char *p;
+  size_t len, cap;
+} buf_t;
+
+typedef struct env_state env_state;
+
+typedef struct call {
+  env_state *st;
+  struct call *prev, *next;
+  pid_t pid;
+  int in, out, err, pidfd; /* -1 once closed */
+  uv_poll_t *h_in, *h_out, *h_err, *h_pid;
+  uv_timer_t *h_timer;
+  int open_handles; /* handles whose close callback has not run yet */
+  buf_t in_data, out_data, err_data;
+  size_t in_off;
+  uint32_t max_out, max_err;
+  int exited, status, draining, done;
+  napi_ref cb;
+  napi_async_context actx;
+} call_t;
+
+struct env_state {
+  napi_env env;
+  uv_loop_t *loop;
+  call_t *calls;
+  napi_async_cleanup_hook_handle hook;
+  int tearing_down, instance_gone;
+};
+
+/* libuv's handle type numbers and sizes, looked up by name once: nothing about them is assumed. */
+static uv_handle_type poll_type, timer_type;
+static size_t poll_size, timer_size;
+
+static int find_handle_types(void) {
+  for (uv_handle_type t = 1; t < 64; t++) {
+    const char *name = uv_handle_type_name(t);
+    if (name == NULL) continue;
+    if (strcmp(name, "poll") == 0) poll_type = t, poll_size = uv_handle_size(t);
+    if (strcmp(name, "timer") == 0) timer_type = t, timer_size = uv_handle_size(t);
+  }
+  return poll_size > 0 && timer_size > 0;
+}
+
+/* 0, or -1 when memory ran out. */
+static int put(buf_t *b, const void *data, size_t n) {
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (p == NULL) return -1;
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, data, n);
+  b->len += n;
+  return 0;
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+/* ---- the call's life: free once done and every handle is closed ---- */
+
+static void maybe_free_state(env_state *st) {
+  if (st->calls != NULL) return;
+  if (st->tearing_down && st->hook != NULL) {
+    napi_async_cleanup_hook_handle h = st->hook;
+    st->hook = NULL;
+    napi_remove_async_cleanup_hook(h);
+  }
+  if (st->instance_gone) free(st);
+}
+
+static void free_call(call_t *c) {
+  env_state *st = c->st;
+  if (c->prev) c->prev->next = c->next;
+  else st->calls = c->next;
+  if (c->next) c->next->prev = c->prev;
+  free(c->in_data.p);
+  free(c->out_data.p);
+  free(c->err_data.p);
+  free(c);
+  maybe_free_state(st);
+}
+
+static void on_closed(uv_handle_t *h) {
+  call_t *c = uv_handle_get_data(h);
+  free(h);
+  if (--c->open_handles == 0 && c->done) free_call(c);
+}
+
+static void close_handle(void *hp) {
+  uv_handle_t **h = hp;
+  if (*h == NULL) return;
+  uv_close(*h, on_closed); /* stops it at once: its fd may be closed right after */
+  *h = NULL;
+}
+
+static void close_stdin(call_t *c) {
+  close_handle(&c->h_in);
+  close_fd(&c->in);
+}
+
+static void close_pipe(call_t *c, int is_out) {
+  close_handle(is_out ? &c->h_out : &c->h_err);
+  close_fd(is_out ? &c->out : &c->err);
+}
+
+static void release_js(call_t *c) {
+  napi_env env = c->st->env;
+  if (c->cb != NULL) napi_delete_reference(env, c->cb);
+  if (c->actx != NULL) napi_async_destroy(env, c->actx);
+  c->cb = NULL;
+  c->actx = NULL;
+}
+
+/* Close everything; the call is freed when the last close callback has run. */
+static void retire(call_t *c) {
+  c->done = 1;
+  close_stdin(c);
+  close_pipe(c, 1);
+  close_pipe(c, 0);
+  close_handle(&c->h_pid);
+  close_handle(&c->h_timer);
+  close_fd(&c->pidfd);
+  if (c->open_handles == 0) free_call(c);
+}
+
+/* ---- telling JavaScript ---- */
+
+static void emit(call_t *c, int kind) {
+  napi_env env = c->st->env;
+  napi_handle_scope scope;
+  if (c->cb == NULL || napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn, undef, global, result, argv[4];
+  void *ignored;
+  napi_get_undefined(env, &undef);
+  napi_get_global(env, &global); /* the receiver must be an object */
+  napi_get_reference_value(env, c->cb, &fn);
+  napi_create_int32(env, kind, &argv[0]);
+  napi_create_int32(env, kind == EV_DONE ? c->status : 0, &argv[1]);
+  argv[2] = argv[3] = undef;
+  if (kind == EV_DONE) {
+    napi_create_buffer_copy(env, c->out_data.len, c->out_data.p, &ignored, &argv[2]);
+    napi_create_buffer_copy(env, c->err_data.len, c->err_data.p, &ignored, &argv[3]);
+  }
+  /* napi_make_callback runs the microtasks and ticks the callback queued, as any I/O callback. */
+  if (napi_make_callback(env, c->actx, global, fn, 4, argv, &result) == napi_pending_exception) {
+    napi_value e;
+    if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_fatal_exception(env, e);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void finish(call_t *c) {
+  if (c->done) return;
+  c->done = 1;
+  emit(c, EV_DONE);
+  release_js(c);
+  retire(c);
+}
+
+/* ---- the plugin's pipes ---- */
+
+static void read_pipe(call_t *c, int is_out) {
+  char chunk[CHUNK];
+  for (;;) {
+    int fd = is_out ? c->out : c->err;
+    if (fd < 0) return;
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      close_pipe(c, is_out);
+      return;
+    }
+    if (is_out) {
+      if (c->out_data.len + (size_t)n > c->max_out || put(&c->out_data, chunk, n) != 0) {
+        close_pipe(c, 1); /* stop reading at once; the caller kills the process group */
+        emit(c, EV_OVERFLOW);
+        return;
+      }
+      continue;
+    }
+    buf_t *b = &c->err_data; /* keep only the tail */
+    if (put(b, chunk, n) != 0) continue;
+    if (b->len > c->max_err) {
+      memmove(b->p, b->p + b->len - c->max_err, c->max_err);
+      b->len = c->max_err;
+    }
+  }
+}
+
+static void write_stdin(call_t *c);
+
+static void on_stdin(uv_poll_t *h, int status, int events) {
+  (void)status, (void)events;
+  write_stdin(uv_handle_get_data((uv_handle_t *)h));
+}
+
+static void write_stdin(call_t *c) {
+  while (c->in_off < c->in_data.len) {
+    ssize_t n = write(c->in, c->in_data.p + c->in_off, c->in_data.len - c->in_off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      if (c->h_in == NULL) {
+        uv_poll_t *h = malloc(poll_size);
+        if (h == NULL || uv_poll_init(c->st->loop, h, c->in) != 0) {
+          free(h);
+          break; /* the plugin reads an incomplete config and says so */
+        }
+        uv_handle_set_data((uv_handle_t *)h, c);
+        c->open_handles++;
+        c->h_in = h;
+        uv_poll_start(h, UV_WRITABLE, on_stdin);
+      }
+      return;
+    }
+    if (n < 0) break; /* EPIPE: it exited without reading its config, which is not an error */
+    c->in_off += n;
+  }
+  close_stdin(c);
+}
+
+/* ---- the plugin's exit ---- */
+
+static void on_drained(uv_timer_t *t) {
+  finish(uv_handle_get_data((uv_handle_t *)t));
+}
+
+static void maybe_finish(call_t *c) {
+  if (!c->exited || c->done) return;
+  if (c->out < 0 && c->err < 0) {
+    finish(c);
+    return;
+  }
+  /* A grandchild holds a pipe open: wait DRAIN_MS for EOF, then answer with what came. */
+  if (c->draining) return;
+  c->draining = 1;
+  uv_timer_start(c->h_timer, on_drained, DRAIN_MS, 0);
+}
+
+static void check_exit(call_t *c) {
+  int st;
+  pid_t r;
+  do r = waitpid(c->pid, &st, WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r == 0) return;
+  c->exited = 1;
+  c->status = r > 0 ? st : -1; /* ECHILD: reaped elsewhere (SIGCHLD set to SIG_IGN) */
+  close_handle(&c->h_pid);
+  close_fd(&c->pidfd);
+  /* Its output is in the pipes by now: take it in this same wake-up. */
+  read_pipe(c, 1);
+  read_pipe(c, 0);
+  maybe_finish(c);
+}
+
+static void on_exit_readable(uv_poll_t *h, int status, int events) {
+  (void)status, (void)events;
+  check_exit(uv_handle_get_data((uv_handle_t *)h));
+}
+
+static void on_exit_poll(uv_timer_t *t) {
+  call_t *c = uv_handle_get_data((uv_handle_t *)t);
+  if (!c->exited) check_exit(c);
+}
+
+static void on_output(uv_poll_t *h, int status, int events) {
+  (void)status, (void)events;
+  call_t *c = uv_handle_get_data((uv_handle_t *)h);
+  read_pipe(c, h == c->h_out);
+  maybe_finish(c);
+}
+
+/* ---- starting it ---- */
+
+static int start_child(call_t *c, const char *path, char **envp) {
+  int pin[2], pout[2], perr[2];
+  if (pipe2(pin, O_CLOEXEC)) return errno;
+  if (pipe2(pout, O_CLOEXEC)) {
+    int e = errno;
+    close(pin[0]), close(pin[1]);
+    return e;
+  }
+  if (pipe2(perr, O_CLOEXEC)) {
+    int e = errno;
+    close(pin[0]), close(pin[1]), close(pout[0]), close(pout[1]);
+    return e;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  /* Node opens its own files close-on-exec, but an embedder or another addon may not. */
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &all); /* Node ignores SIGPIPE; a plugin must not inherit that */
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  char *argv[] = {(char *)path, NULL};
+  int e = posix_spawn(&c->pid, path, &fa, &at, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  close(pin[0]), close(pout[1]), close(perr[1]);
+  if (e) {
+    close(pin[1]), close(pout[0]), close(perr[0]);
+    return e;
+  }
+  c->in = pin[1];
+  c->out = pout[0];
+  c->err = perr[0];
+  fcntl(c->in, F_SETFL, O_NONBLOCK);
+  return 0;
+}
+
+/* Watch the running plugin: its stdout, stderr and exit. 0, or -1 (nothing left registered). */
+static int watch(call_t *c) {
+  uv_loop_t *loop = c->st->loop;
+  uv_poll_t *hs[3] = {NULL, NULL, NULL};
+  int fds[3] = {c->out, c->err, -1};
+#ifdef SYS_pidfd_open
+  c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+  fds[2] = c->pidfd;
+#endif
+  uv_timer_t *t = malloc(timer_size);
+  if (t == NULL || uv_timer_init(loop, t) != 0) goto fail_timer;
+  for (int i = 0; i < 3; i++) {
+    if (fds[i] < 0) continue;
+    hs[i] = malloc(poll_size);
+    if (hs[i] == NULL || uv_poll_init(loop, hs[i], fds[i]) != 0) {
+      free(hs[i]);
+      hs[i] = NULL;
+      if (i < 2) goto fail;
+      close_fd(&c->pidfd); /* unusable pidfd: poll the exit on the timer instead */
+    }
+  }
+  uv_handle_set_data((uv_handle_t *)t, c);
+  c->h_timer = t;
+  c->h_out = hs[0], c->h_err = hs[1], c->h_pid = hs[2];
+  for (int i = 0; i < 3; i++) {
+    if (hs[i] == NULL) continue;
+    uv_handle_set_data((uv_handle_t *)hs[i], c);
+    uv_poll_start(hs[i], UV_READABLE, i == 2 ? on_exit_readable : on_output);
+  }
+  c->open_handles = 1 + (hs[0] != NULL) + (hs[1] != NULL) + (hs[2] != NULL);
+  if (c->h_pid == NULL) uv_timer_start(t, on_exit_poll, EXIT_POLL_MS, EXIT_POLL_MS);
+  return 0;
+fail:
+  /* Not registered yet with the loop beyond init: close what was initialised, then give up. */
+  for (int i = 0; i < 3; i++) {
+    if (hs[i] == NULL) continue;
+    uv_close((uv_handle_t *)hs[i], (uv_close_cb)free);
+  }
+  uv_close((uv_handle_t *)t, (uv_close_cb)free);
+  return -1;
+fail_timer:
+  free(t);
+  return -1;
+}
+
+static char *get_string(napi_env env, napi_value v) {
+  size_t n;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok) return NULL;
+  char *s = malloc(n + 1);
+  if (s != NULL && napi_get_value_string_utf8(env, v, s, n + 1, &n) != napi_ok) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+static napi_value int_value(napi_env env, int32_t n) {
+  napi_value v;
+  napi_create_int32(env, n, &v);
+  return v;
+}
+
+static void free_strings(char **v) {
+  for (char **p = v; p != NULL && *p != NULL; p++) free(*p);
+  free(v);
+}
+
+static napi_value js_spawn(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  env_state *st;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&st) != napi_ok || argc < 6) {
+    napi_throw_error(env, NULL, "spawn(path, env, stdin, maxStdout, maxStderr, callback)");
+    return NULL;
+  }
+  uint32_t envc, max_out, max_err;
+  napi_typedarray_type type;
+  size_t in_len;
+  void *in_bytes;
+  napi_value ab;
+  size_t ab_off;
+  if (napi_get_array_length(env, argv[1], &envc) != napi_ok ||
+      napi_get_typedarray_info(env, argv[2], &type, &in_len, &in_bytes, &ab, &ab_off) != napi_ok ||
+      type != napi_uint8_array || napi_get_value_uint32(env, argv[3], &max_out) != napi_ok ||
+      napi_get_value_uint32(env, argv[4], &max_err) != napi_ok) {
+    napi_throw_error(env, NULL, "spawn: bad arguments");
+    return NULL;
+  }
+  char *path = get_string(env, argv[0]);
+  char **envp = calloc((size_t)envc + 1, sizeof *envp);
+  call_t *c = calloc(1, sizeof *c);
+  int bad = path == NULL || envp == NULL || c == NULL;
+  for (uint32_t i = 0; !bad && i < envc; i++) {
+    napi_value e;
+    bad = napi_get_element(env, argv[1], i, &e) != napi_ok || (envp[i] = get_string(env, e)) == NULL;
+  }
+  if (!bad && in_len > 0) bad = put(&c->in_data, in_bytes, in_len) != 0;
+  int result = -ENOMEM;
+  if (!bad) {
+    c->st = st;
+    c->in = c->out = c->err = c->pidfd = -1;
+    c->max_out = max_out;
+    c->max_err = max_err;
+    int e = start_child(c, path, envp);
+    result = e ? -e : c->pid;
+  }
+  free(path);
+  free_strings(envp);
+  if (result < 0) {
+    if (c != NULL) free(c->in_data.p);
+    free(c);
+    return int_value(env, result);
+  }
+  napi_value name;
+  if (watch(c) != 0 || napi_create_reference(env, argv[5], 1, &c->cb) != napi_ok ||
+      napi_create_string_utf8(env, "libcni:plugin", 13, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &c->actx) != napi_ok) {
+    /* Started but cannot be watched (out of memory): stop it before it does anything. */
+    kill(-c->pid, SIGKILL);
+    waitpid(c->pid, NULL, 0);
+    release_js(c);
+    if (c->h_timer != NULL) {
+      c->st = st;
+      c->next = st->calls;
+      if (st->calls) st->calls->prev = c;
+      st->calls = c;
+      retire(c);
+    } else {
+      close_fd(&c->in), close_fd(&c->out), close_fd(&c->err), close_fd(&c->pidfd);
+      free(c->in_data.p);
+      free(c);
+    }
+    return int_value(env, -ENOMEM);
+  }
+  c->next = st->calls;
+  if (st->calls) st->calls->prev = c;
+  st->calls = c;
+  write_stdin(c);
+  return int_value(env, c->pid);
+}
+
+/* ---- the environment's end ---- */
+
+static void on_teardown(napi_async_cleanup_hook_handle h, void *arg) {
+  env_state *st = arg;
+  st->hook = h;
+  st->tearing_down = 1;
+  for (call_t *c = st->calls, *next; c != NULL; c = next) {
+    next = c->next;
+    release_js(c);
+    retire(c); /* may free c */
+  }
+  maybe_free_state(st);
+}
+
+static void on_instance_gone(napi_env env, void *data, void *hint) {
+  (void)env, (void)hint;
+  env_state *st = data;
+  st->instance_gone = 1;
+  maybe_free_state(st);
+}
+
+int32_t node_api_module_get_api_version_v1(void) {
+  return 8;
+}
+
+napi_value napi_register_module_v1(napi_env env, napi_value exports) {
+  if (!find_handle_types()) {
+    napi_throw_error(env, NULL, "cni_spawn.node: this Node's libuv has no poll or timer handle");
+    return NULL;
+  }
+  env_state *st = calloc(1, sizeof *st);
+  napi_value fn;
+  if (st == NULL || napi_get_uv_event_loop(env, &st->loop) != napi_ok ||
+      napi_add_async_cleanup_hook(env, on_teardown, st, &st->hook) != napi_ok ||
+      napi_set_instance_data(env, st, on_instance_gone, NULL) != napi_ok ||
+      napi_create_function(env, "spawn", 5, js_spawn, st, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "spawn", fn) != napi_ok) {
+    napi_throw_error(env, NULL, "cni_spawn.node: cannot initialise");
+    return NULL;
+  }
+  st->env = env;
+  return exports;
+}

@@ -1,0 +1,105 @@
+/**
+ * NativeExec's in-process back end: the Node-API addon native/cni-spawn-addon.c (its header comment
+ * is the reference), which starts each plugin with posix_spawn from inside this process and watches
+ * its pipes and exit from Node's own event loop. Nothing is forked and no other process relays the
+ * call, so a plugin's exit wakes Node once, as it wakes a Go or C parent.
+ *
+ * The addon answers the start synchronously (a pid, or the errno of a failed exec); this class
+ * hands that to the call as the helper's STARTED/FAILED reply, on a microtask so that the call has
+ * finished setting itself up, then relays OVERFLOW and DONE as they come.
+ */
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { SpawnerError } from '../core/runtime-errors.ts';
+import type { NativeBackend, NativeCallSink, RunRequest } from './native-protocol.ts';
+
+/** The addon's callback kinds (cni-spawn-addon.c). */
+const EV_OVERFLOW = 1;
+/** The u32 arguments cannot carry more; a larger limit is as good as none. */
+const MAX_U32 = 2 ** 32 - 1;
+
+type AddonCallback = (kind: number, status: number, stdout?: Buffer, stderr?: Buffer) => void;
+
+/** The addon's one function. */
+interface AddonBinding {
+  spawn(
+    path: string,
+    env: string[],
+    stdin: Uint8Array,
+    maxStdout: number,
+    maxStderr: number,
+    callback: AddonCallback,
+  ): number;
+}
+
+/** The addon this package builds (the same from src/ and dist/). */
+export function defaultNativeAddonPath(): string {
+  return fileURLToPath(new URL('../../native/build/cni_spawn.node', import.meta.url));
+}
+
+/** Load the addon; throws what loading throws (missing file, wrong architecture or libc, ...). */
+function loadBinding(file: string): AddonBinding {
+  const mod = createRequire(import.meta.url)(file) as Partial<AddonBinding> | undefined;
+  if (typeof mod?.spawn !== 'function') throw new Error(`${file} is not the cni_spawn addon`);
+  return mod as AddonBinding;
+}
+
+/** Plugin calls through the addon, many in flight at once. */
+export class NativeAddon implements NativeBackend {
+  readonly #binding: AddonBinding;
+  readonly #calls = new Map<number, NativeCallSink>();
+  #nextId = 1;
+
+  /** Load it from `file`; throws when it cannot be loaded. */
+  constructor(file: string) {
+    this.#binding = loadBinding(file);
+  }
+
+  send(req: Omit<RunRequest, 'id'>, sink: NativeCallSink): number {
+    const id = this.#nextId++;
+    const pid = this.#start(id, req);
+    if (pid > 0) this.#calls.set(id, sink);
+    queueMicrotask(() => {
+      sink.onReply(pid > 0 ? { type: 'started', id, pid } : { type: 'failed', id, errno: -pid });
+    });
+    return id;
+  }
+
+  forget(id: number): void {
+    this.#calls.delete(id);
+  }
+
+  stuck(id: number, why: string): void {
+    const sink = this.#calls.get(id);
+    this.#calls.delete(id);
+    const info = { pid: process.pid, exitCode: null, signal: null, stderr: '' };
+    sink?.onHelperGone(new SpawnerError(`the native addon ${why}`, info), true);
+  }
+
+  /** Start the plugin: its pid, or -errno. */
+  #start(id: number, req: Omit<RunRequest, 'id'>): number {
+    const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
+    // C strings end at NUL: a path or variable with one would reach execve cut short. env.ts and
+    // find.ts refuse them earlier; this holds for any caller of Exec.
+    if (req.pluginPath.includes('\0') || env.some((e) => e.includes('\0'))) return -constants.errno.EINVAL;
+    return this.#binding.spawn(
+      req.pluginPath,
+      env,
+      req.stdin,
+      Math.min(req.maxStdout, MAX_U32),
+      Math.min(req.maxStderr, MAX_U32),
+      (kind, status, stdout, stderr) => {
+        const sink = this.#calls.get(id);
+        if (sink === undefined) return;
+        if (kind === EV_OVERFLOW) {
+          sink.onReply({ type: 'overflow', id });
+          return;
+        }
+        this.#calls.delete(id);
+        const none = Buffer.alloc(0);
+        sink.onReply({ type: 'done', id, status, stdout: stdout ?? none, stderr: stderr ?? none });
+      },
+    );
+  }
+}
