@@ -33,7 +33,7 @@ export async function readCachedResult(
   key: AttachmentKey,
   cniVersion: string,
 ): Promise<Result | undefined> {
-  const read = await cache.read(key);
+  const read = cache.read(key);
   const owner = ownerElsewhere(read, key);
   if (owner) throw collision(read.path, key, owner);
   return await resultOfRead(read, cniVersion);
@@ -71,10 +71,10 @@ function collision(file: string, key: AttachmentKey, owner: AttachmentKey): Cach
  * writing it would lose that attachment's record. Called before any plugin runs. Returns whether
  * the file is absent (false when it exists, or cannot be read).
  */
-export async function assertNoCollision(cache: ResultCache, key: AttachmentKey): Promise<boolean> {
+export function assertNoCollision(cache: ResultCache, key: AttachmentKey): boolean {
   let read: CacheRead;
   try {
-    read = await cache.read(key);
+    read = cache.read(key);
   } catch {
     return false; // unreadable: the write after ADD reports what is wrong
   }
@@ -118,7 +118,7 @@ export async function readResultForDel(
 ): Promise<{ prevResult: Result | undefined; ownEntry: boolean; inputs: CachedInputs | undefined }> {
   let read: CacheRead;
   try {
-    read = await cache.read(key);
+    read = cache.read(key);
   } catch {
     return { prevResult: undefined, ownEntry: true, inputs: undefined };
   }
@@ -137,11 +137,8 @@ export async function readResultForDel(
 }
 
 /** The config and runtime inputs cached for an attachment; undefined when none; Go's errors for bad content. */
-export async function readCachedInputs(
-  cache: ResultCache,
-  key: AttachmentKey,
-): Promise<CachedInputs | undefined> {
-  const read = await cache.read(key);
+export function readCachedInputs(cache: ResultCache, key: AttachmentKey): CachedInputs | undefined {
+  const read = cache.read(key);
   const network = JSON.stringify(key.network);
   switch (read.kind) {
     case 'missing':

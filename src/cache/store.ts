@@ -3,7 +3,6 @@
  * `<cacheDir>/results/` (format in entry.ts). Unlike Go, writes are atomic (temp file in the same
  * directory, fsync, rename) and a corrupt entry is moved aside instead of being deleted.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { publishCacheQuarantine } from '../core/diagnostics.ts';
@@ -26,7 +25,7 @@ import {
   unreadableReason,
 } from './entry.ts';
 import { UnreadableFileError } from '../core/bounded-read.ts';
-import { assertRealDirectory, MAX_CACHE_ENTRY_BYTES, readOwnFile } from './own-file.ts';
+import { assertRealDirectory, atomicWrite, MAX_CACHE_ENTRY_BYTES, readOwnFile } from './own-file.ts';
 
 /** What a quarantine reports: the file, where it went (undefined: removed instead), and why. */
 export interface QuarantineInfo {
@@ -156,11 +155,11 @@ export class ResultCache {
   }
 
   /** Read one entry; a missing file is `{kind:'missing'}`, never an error. */
-  async read(key: AttachmentKey): Promise<CacheRead> {
+  read(key: AttachmentKey): CacheRead {
     const file = this.pathFor(key);
     let text: string;
     try {
-      text = await readEntryText(file);
+      text = readEntryText(file);
     } catch (e) {
       // A symlink, FIFO, device or oversized file is no entry this library wrote: corrupt, so DEL
       // goes on without it and it is moved aside like any unreadable entry.
@@ -260,7 +259,7 @@ export class ResultCache {
       const file = path.join(this.resultsDir, name);
       let read: CacheRead;
       try {
-        read = decodeCacheText(await readEntryText(file), file);
+        read = decodeCacheText(readEntryText(file), file);
       } catch (e) {
         if (!(e instanceof UnreadableFileError)) continue;
         read = { kind: 'corrupt', path: file, reason: e.message };
@@ -283,7 +282,7 @@ export class ResultCache {
     const out: NetworkAttachment[] = [];
     for (const name of names) {
       if (containerId && !namesContainer(name, containerId)) continue;
-      const a = await this.readListed(name);
+      const a = this.readListed(name);
       if (a === undefined) continue;
       if (containerId && a.containerId !== containerId) continue;
       out.push(a);
@@ -317,14 +316,14 @@ export class ResultCache {
    * it is gone or unreadable, not a cniCacheV1 entry, or lacks a network or interface name (or
    * `name` is not a single file name).
    */
-  async readListed(name: string): Promise<NetworkAttachment | undefined> {
+  readListed(name: string): NetworkAttachment | undefined {
     if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
       return undefined;
     }
     const file = path.join(this.resultsDir, name);
     let text: string;
     try {
-      text = await readEntryText(file);
+      text = readEntryText(file);
     } catch {
       return undefined; // gone, unreadable, or not a file this library wrote (see readEntryText)
     }
@@ -338,42 +337,12 @@ export class ResultCache {
  * {@link MAX_CACHE_ENTRY_BYTES}: entries are written by rename, so only a hostile or broken hand puts
  * such a thing there, and reading it could block forever (FIFO) or without bound (/dev/zero).
  */
-async function readEntryText(file: string): Promise<string> {
-  return (await readOwnFile(file, MAX_CACHE_ENTRY_BYTES)).text;
+function readEntryText(file: string): string {
+  return readOwnFile(file, MAX_CACHE_ENTRY_BYTES).text;
 }
 
 function contextOf(key: Partial<AttachmentKey>): ErrorContext {
   return { network: key.network, containerId: key.containerId, ifName: key.ifName };
-}
-
-/** Write `data` to `file` via a temp file in the same directory (rename is atomic only within one fs). */
-async function atomicWrite(file: string, data: string, sync: CacheSync): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
-  const handle = await fs.open(tmp, 'wx', 0o600);
-  try {
-    await handle.writeFile(data);
-    if (sync !== 'none') await handle.sync();
-  } catch (e) {
-    await handle.close().catch(() => undefined);
-    await fs.unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await handle.close();
-  try {
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  if (sync === 'full') {
-    const d = await fs.open(dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
-  }
 }
 
 /** {@link ResultCache.quarantine} for a path. */

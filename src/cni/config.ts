@@ -219,7 +219,7 @@ export class CNIConfig implements CNI {
 
   /** The attachment in one file named by {@link listCacheEntryNames}; undefined when unreadable. */
   readCacheEntry(name: string): Promise<NetworkAttachment | undefined> {
-    return this.#cache.readListed(name);
+    return Promise.resolve(this.#cache.readListed(name));
   }
 
   /** The executable of plugin `type` on this config's search path (rejects as Go's FindInPath). */
@@ -254,13 +254,16 @@ export class CNIConfig implements CNI {
     );
   }
 
-  async #cachedConfig(network: string, rt: RuntimeConf): Promise<CachedConfig | undefined> {
-    const inputs = await readCachedInputs(this.#cache, keyOf(network, rt));
-    if (inputs === undefined) return undefined;
-    return {
-      config: inputs.config,
-      rt: { ...rt, args: inputs.cniArgs ?? rt.args, capabilityArgs: inputs.capabilityArgs },
-    };
+  /** Failures (a bad key, bad content) as rejections, though the read itself is synchronous. */
+  #cachedConfig(network: string, rt: RuntimeConf): Promise<CachedConfig | undefined> {
+    return Promise.resolve().then(() => {
+      const inputs = readCachedInputs(this.#cache, keyOf(network, rt));
+      if (inputs === undefined) return undefined;
+      return {
+        config: inputs.config,
+        rt: { ...rt, args: inputs.cniArgs ?? rt.args, capabilityArgs: inputs.capabilityArgs },
+      };
+    });
   }
 }
 

@@ -65,7 +65,7 @@ export function singleChain(net: PluginConfig): Chain {
 export async function addChain(e: Engine, chain: Chain, rt: RuntimeConf, opts: Options): Promise<Result> {
   const { name, cniVersion } = chain;
   assertCacheable(name, rt);
-  const absent = await assertNoCollision(e.cache, keyOf(name, rt));
+  const absent = assertNoCollision(e.cache, keyOf(name, rt));
   // Written once the first plugin is found and the names are checked, so that input refused before
   // any plugin runs leaves nothing on disk either.
   // An object, not a `let`: it is set in the callback, which the compiler does not follow.

@@ -94,26 +94,18 @@ function filesOf(dir: string, listing: DirListing | undefined, extensions: reado
 type ReadOutcome = { file: string; bytes: Uint8Array | undefined } | { file: string; error: unknown };
 
 /**
- * Read `files` in order while keeping up to `window` reads in flight: awaiting one read after
- * another costs a thread-pool round trip per file (a directory of 1000 lists took ~230 ms that way).
- * Errors are delivered in order, as values, so a lookup that stops early leaves no rejection behind.
+ * Read `files` in order, errors delivered as values so that a lookup that stops early leaves
+ * nothing behind. Reads are synchronous (core/bounded-read.ts): a few microseconds per file, where
+ * a thread-pool round trip per file made a directory of 1000 lists take ~230 ms.
  */
-async function* readInOrder(files: readonly string[], window = 16): AsyncGenerator<ReadOutcome> {
-  const inFlight: Array<Promise<ReadOutcome>> = [];
-  let next = 0;
-  const startOne = (): void => {
-    const file = files[next++] as string;
-    inFlight.push(
-      readConfigFile(file, true).then(
-        (bytes) => ({ file, bytes }),
-        (error: unknown) => ({ file, error }),
-      ),
-    );
-  };
-  while (next < files.length && inFlight.length < window) startOne();
-  while (inFlight.length > 0) {
-    const outcome = await (inFlight.shift() as Promise<ReadOutcome>);
-    if (next < files.length) startOne();
+function* readInOrder(files: readonly string[]): Generator<ReadOutcome> {
+  for (const file of files) {
+    let outcome: ReadOutcome;
+    try {
+      outcome = { file, bytes: readConfigFile(file, true) };
+    } catch (error) {
+      outcome = { file, error };
+    }
     yield outcome;
   }
 }
@@ -122,10 +114,10 @@ async function* readInOrder(files: readonly string[], window = 16): AsyncGenerat
 export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
 
 /** Read a config file; `undefined` when it vanished since the directory was listed. */
-async function readConfigFile(file: string, tolerateMissing: boolean): Promise<Uint8Array | undefined> {
+function readConfigFile(file: string, tolerateMissing: boolean): Uint8Array | undefined {
   try {
     // Symlinks are followed: ConfigMaps are symlinks. A FIFO, a device or an oversized file is not read.
-    return (await readBoundedFile(file, MAX_CONFIG_FILE_BYTES, { followSymlinks: true })).bytes;
+    return readBoundedFile(file, MAX_CONFIG_FILE_BYTES, { followSymlinks: true }).bytes;
   } catch (e) {
     if (tolerateMissing && errnoCode(e) === 'ENOENT') return undefined;
     throw new ConfigError(`error reading ${file}: ${goPathError(e, 'open', file)}`, { cause: e, file });
@@ -149,7 +141,7 @@ export async function networkPluginConfsFromFiles(dir: string, networkName: stri
   }
   const out: PluginConfig[] = [];
   for (const file of files) {
-    const bytes = await readConfigFile(file, true);
+    const bytes = readConfigFile(file, true);
     if (bytes) out.push(pluginConfFromBytes(bytes, { file }));
   }
   return out;
@@ -161,7 +153,7 @@ export async function networkPluginConfsFromFiles(dir: string, networkName: stri
  * A list that ends up with no plugin is an error (`no plugin configs found`).
  */
 export async function networkConfFromFile(file: string): Promise<NetworkConfigList> {
-  const bytes = await readConfigFile(file, false);
+  const bytes = readConfigFile(file, false);
   return networkConfFromFileBytes(file, bytes as Uint8Array);
 }
 
@@ -183,9 +175,11 @@ async function networkConfFromFileBytes(
 }
 
 /** Load a deprecated single-plugin `.conf`/`.json` file (Go `ConfFromFile`). */
-export async function confFromFile(file: string): Promise<PluginConfig> {
-  const bytes = await readConfigFile(file, false);
-  return pluginConfFromBytes(bytes as Uint8Array, { file });
+export function confFromFile(file: string): Promise<PluginConfig> {
+  // A promise like every loader's, failures as rejections, though the read itself is synchronous.
+  return Promise.resolve().then(() =>
+    pluginConfFromBytes(readConfigFile(file, false) as Uint8Array, { file }),
+  );
 }
 
 /**
@@ -197,7 +191,7 @@ export async function confFromFile(file: string): Promise<PluginConfig> {
 export async function loadConf(dir: string, name: string): Promise<PluginConfig> {
   const files = await confFiles(dir, ['.conf', '.json']);
   if (files.length === 0) throw new NoConfigsFoundError(dir);
-  for await (const read of readInOrder(files)) {
+  for (const read of readInOrder(files)) {
     if ('error' in read) throw read.error;
     if (!read.bytes) continue;
     const conf = pluginConfFromBytes(read.bytes, { file: read.file });
@@ -249,7 +243,7 @@ export function confListFromConf(conf: PluginConfig): NetworkConfigList {
 export async function loadNetworkConf(dir: string, name: string): Promise<NetworkConfigList> {
   const listing = await listDir(dir);
   const files = filesOf(dir, listing, ['.conflist']);
-  for await (const read of readInOrder(files)) {
+  for (const read of readInOrder(files)) {
     if ('error' in read) throw read.error;
     if (!read.bytes) continue;
     const list = await networkConfFromFileBytes(read.file, read.bytes, listing?.maybeDirs);
@@ -351,7 +345,7 @@ export async function loadNetworkConfDir(
     result.networks.push({ file, list });
   };
   for (const files of groups) {
-    for await (const read of readInOrder(files)) {
+    for (const read of readInOrder(files)) {
       try {
         if ('error' in read) throw read.error;
         if (!read.bytes) continue;

@@ -5,8 +5,13 @@
  * fstat, then a read that never goes past a bound. Config files (which may be symlinks, as
  * Kubernetes ConfigMaps are) and the files this library writes itself (cache entries, lock files,
  * never symlinks) both read through it.
+ *
+ * The open, fstat, read and close are synchronous calls: each takes microseconds on a local file,
+ * where a trip through libuv's thread pool costs ~0.1 ms of wake-ups, and a cache read or a config
+ * load would pay four of them in a row (BENCHMARKS.md, "Library work between plugin calls"). The
+ * non-blocking open keeps a FIFO from stopping the event loop, as it kept it from stopping a thread.
  */
-import { constants, promises as fs } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 
 /** Why a file was not read; `code`/`syscall` read like a system error (`read <file>: <message>`). */
 export class UnreadableFileError extends Error {
@@ -33,16 +38,16 @@ export interface BoundedRead {
  * final symlink is refused (`ELOOP`) rather than followed. Refusals are {@link UnreadableFileError}s;
  * other errors (ENOENT, EACCES) are thrown as the system gives them.
  */
-export async function readBoundedFile(
+export function readBoundedFile(
   file: string,
   maxBytes: number,
   options: { followSymlinks: boolean },
-): Promise<BoundedRead> {
+): BoundedRead {
   const flags =
     constants.O_RDONLY | constants.O_NONBLOCK | (options.followSymlinks ? 0 : constants.O_NOFOLLOW);
-  let handle: fs.FileHandle;
+  let fd: number;
   try {
-    handle = await fs.open(file, flags);
+    fd = openSync(file, flags);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ELOOP' && !options.followSymlinks)
@@ -52,7 +57,7 @@ export async function readBoundedFile(
     throw e;
   }
   try {
-    const st = await handle.stat();
+    const st = fstatSync(fd);
     if (st.isDirectory()) throw new UnreadableFileError('EISDIR', 'is a directory', file);
     if (!st.isFile()) throw new UnreadableFileError('ENOTREG', 'not a regular file', file);
     const tooLarge = () =>
@@ -63,13 +68,17 @@ export async function readBoundedFile(
     const buf = Buffer.alloc(Math.min(maxBytes, st.size) + 1);
     let length = 0;
     while (length < buf.length) {
-      const { bytesRead } = await handle.read(buf, length, buf.length - length, null);
+      const want = buf.length - length;
+      const bytesRead = readSync(fd, buf, length, want, null);
       if (bytesRead === 0) break;
       length += bytesRead;
+      // Once the size fstat saw has been read, a short read is the end of the file: no read more
+      // to see 0 bytes. A short read before that size (FUSE, NFS) goes on reading.
+      if (bytesRead < want && length >= st.size) break;
     }
     if (length > maxBytes) throw tooLarge();
     return { bytes: buf.subarray(0, length), ino: st.ino, mtimeMs: st.mtimeMs };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }

@@ -291,7 +291,7 @@ async function linkLockFile(file: string, ownerFile: string): Promise<string | u
     let stale: boolean;
     let pid = '';
     try {
-      const own = await readOwnFile(file, MAX_LOCK_FILE_BYTES);
+      const own = readOwnFile(file, MAX_LOCK_FILE_BYTES);
       pid = own.text.trim().split(/\s+/)[0] ?? '';
       // Our own pid: a lock file this process failed to remove (we hold the directory now).
       stale = pid === String(process.pid) || !(await writerAlive(own.text, own.mtimeMs));

@@ -52,7 +52,7 @@ export const runCache: CommandHandler = async (req, io) => {
 
   const [network, containerId, ifArg] = req.args as [string, string, string | undefined];
   const ifName = ifArg ?? ifNameOf(req.options.ifname, io.env);
-  const read = await cache.read({ network, containerId, ifName });
+  const read = cache.read({ network, containerId, ifName });
   switch (read.kind) {
     case 'missing':
       throw new CacheError(
