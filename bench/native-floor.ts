@@ -1,7 +1,8 @@
 /**
- * Per-call cost of NativeExec against C posix_spawn (../shared/bench/spawn-floor/pspawn.c, or
- * PSPAWN=<binary>) and Node's child_process.spawn, in a parent holding `--heap-mb` of filled
- * Buffers: rounds alternate C, NativeExec, DefaultExec; each figure is the median per call.
+ * Per-call cost of NativeExec's two back ends (its addon, its helper process) against C posix_spawn
+ * (../shared/bench/spawn-floor/pspawn.c, or PSPAWN=<binary>) and Node's child_process.spawn, in a
+ * parent holding `--heap-mb` of filled Buffers: rounds alternate C, the addon, the helper,
+ * DefaultExec; each figure is the median per call.
  *   node --import tsx bench/native-floor.ts [--plugin=/tmp/cni-ref/noop] [--n=200] [--rounds=3] [--heap-mb=100]
  */
 import { execFileSync } from 'node:child_process';
@@ -35,18 +36,23 @@ async function median(exec: { execPlugin: NativeExec['execPlugin'] }): Promise<n
 }
 
 const native = new NativeExec();
+const helper = new NativeExec({ addonPath: false });
 const direct = new DefaultExec();
-await native.execPlugin(plugin, stdin, env); // start the helper outside the timed part
-if (native.fallbackReason !== undefined)
-  throw new Error(`native helper unavailable: ${native.fallbackReason}`);
+await native.execPlugin(plugin, stdin, env);
+await helper.execPlugin(plugin, stdin, env); // start the helper outside the timed part
+if (native.backend !== 'addon') throw new Error('native addon unavailable (npm run build:native)');
+if (helper.backend !== 'helper') throw new Error(`native helper unavailable: ${helper.fallbackReason}`);
 const rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
 for (let r = 1; r <= rounds; r++) {
   const c = Number(execFileSync(pspawn, [plugin, String(n)], { encoding: 'utf8' }));
   const ours = await median(native);
+  const viaHelper = await median(helper);
   const node = await median(direct);
+  const over = (x: number): string => `${x.toFixed(3)} (${x >= c ? '+' : ''}${(x - c).toFixed(3)})`;
   console.log(
-    `heap ${heapMb} MB (rss ${rssMb} MB) round ${r}: c_posix_spawn ${c.toFixed(3)}  native_exec ${ours.toFixed(3)} (+${(ours - c).toFixed(3)})  default_exec ${node.toFixed(3)}  ms median per call`,
+    `heap ${heapMb} MB (rss ${rssMb} MB) round ${r}: c_posix_spawn ${c.toFixed(3)}  native_exec ${over(ours)}  native_helper ${over(viaHelper)}  default_exec ${node.toFixed(3)}  ms median per call`,
   );
 }
 await native.close();
+await helper.close();
 ballast.length = 0;

@@ -134,6 +134,10 @@ static void free_call(call_t *c) {
   maybe_free_state(st);
 }
 
+static void free_handle(uv_handle_t *h) {
+  free(h);
+}
+
 static void on_closed(uv_handle_t *h) {
   call_t *c = uv_handle_get_data(h);
   free(h);
@@ -408,9 +412,9 @@ fail:
   /* Not registered yet with the loop beyond init: close what was initialised, then give up. */
   for (int i = 0; i < 3; i++) {
     if (hs[i] == NULL) continue;
-    uv_close((uv_handle_t *)hs[i], (uv_close_cb)free);
+    uv_close((uv_handle_t *)hs[i], free_handle);
   }
-  uv_close((uv_handle_t *)t, (uv_close_cb)free);
+  uv_close((uv_handle_t *)t, free_handle);
   return -1;
 fail_timer:
   free(t);

@@ -9,9 +9,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { PluginError } from '../../src/core/errors.ts';
 import { SpawnerError } from '../../src/core/runtime-errors.ts';
 import { CNIConfig } from '../../src/cni/config.ts';
+import { defaultNativeAddonPath } from '../../src/invoke/native-addon.ts';
 import { NativeExec, sharedNativeExec } from '../../src/invoke/native-exec.ts';
 import { isRunning, makePluginDir, type PluginDir } from '../helpers/fixtures.ts';
 
@@ -88,6 +90,30 @@ describe('NativeExec through its addon (the default)', () => {
     const call = (await plugins.calls('fake')).at(-1)!;
     assert.equal(call.ppid, process.pid, 'started from this process, no helper in between');
     assert.equal(sharedNativeExec().backend, 'addon');
+  });
+
+  test('a worker thread ended with a plugin in flight: its handles are closed, this process lives on', async () => {
+    const slow = path.join(plugins.root, 'slow');
+    await writeFile(slow, '#!/bin/sh\nsleep 1\n', { mode: 0o755 });
+    // The addon's environment teardown (an async cleanup hook) must close the loop handles it
+    // holds, or Node aborts when the worker's loop is closed.
+    const code = `
+      const addon = require(${JSON.stringify(defaultNativeAddonPath())});
+      const pid = addon.spawn(${JSON.stringify(slow)}, [], Buffer.alloc(0), 1024, 1024, () => {});
+      require('node:worker_threads').parentPort.postMessage(pid);`;
+    for (const end of ['terminate', 'exit'] as const) {
+      const w = new Worker(end === 'exit' ? `${code}; setTimeout(() => process.exit(0), 20)` : code, {
+        eval: true,
+      });
+      const pid = await new Promise<number>((resolve) => w.once('message', resolve));
+      assert.ok(pid > 0);
+      const code2 = end === 'terminate' ? await w.terminate() : await new Promise((r) => w.once('exit', r));
+      assert.equal(typeof code2, 'number');
+    }
+    // Still working afterwards.
+    await plugins.writePlan('fake', { ADD: { result: '{"after":"worker"}' } });
+    const out = await exec.execPlugin(plugins.path('fake'), STDIN, env('ADD'));
+    assert.equal(out.stdout.toString(), '{"after":"worker"}');
   });
 
   test('an addon that cannot be loaded: the helper process is used', async () => {
