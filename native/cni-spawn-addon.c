@@ -9,9 +9,7 @@
  *
  * spawn(path, env, stdin, maxStdout, maxStderr, callback) returns the plugin's pid, or -errno when
  * it could not be started (posix_spawn reports the exec's own error: ENOENT, EACCES, ETXTBSY, ...).
- * The plugin runs in a new session (pid = pgid = sid) with exactly `env`, no arguments (argv[0] is
- * the path, as Go's exec.Command), stdin/stdout/stderr on pipes, default signal dispositions and an
- * empty signal mask; it inherits Node's working directory. Later, on the loop:
+ * The plugin is started as spawn-child.h says, in Node's working directory. Later, on the loop:
  *   callback(1)                          stdout went over maxStdout (reading stopped; the caller
  *                                        kills the process group)
  *   callback(2, status, stdout, stderr)  the plugin was reaped (status: the raw wait status, or -1
@@ -29,7 +27,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -38,6 +35,7 @@
 #include <unistd.h>
 
 #include "node-abi.h"
+#include "spawn-child.h"
 
 #define DRAIN_MS 100
 #define EXIT_POLL_MS 5
@@ -331,49 +329,10 @@ static void on_output(uv_poll_t *h, int status, int events) {
 /* ---- starting it ---- */
 
 static int start_child(call_t *c, const char *path, char **envp) {
-  int pin[2], pout[2], perr[2];
-  if (pipe2(pin, O_CLOEXEC)) return errno;
-  if (pipe2(pout, O_CLOEXEC)) {
-    int e = errno;
-    close(pin[0]), close(pin[1]);
-    return e;
-  }
-  if (pipe2(perr, O_CLOEXEC)) {
-    int e = errno;
-    close(pin[0]), close(pin[1]), close(pout[0]), close(pout[1]);
-    return e;
-  }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-  /* Node opens its own files close-on-exec, but an embedder or another addon may not. */
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-#endif
-  posix_spawnattr_t at;
-  posix_spawnattr_init(&at);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &all); /* Node ignores SIGPIPE; a plugin must not inherit that */
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  char *argv[] = {(char *)path, NULL};
-  int e = posix_spawn(&c->pid, path, &fa, &at, argv, envp);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
-  close(pin[0]), close(pout[1]), close(perr[1]);
-  if (e) {
-    close(pin[1]), close(pout[0]), close(perr[0]);
-    return e;
-  }
-  c->in = pin[1];
-  c->out = pout[0];
-  c->err = perr[0];
-  fcntl(c->in, F_SETFL, O_NONBLOCK);
-  return 0;
+  int fds[3];
+  int e = spawn_child(path, NULL, envp, &c->pid, fds);
+  if (e == 0) c->in = fds[0], c->out = fds[1], c->err = fds[2];
+  return e;
 }
 
 /* Watch the running plugin: its stdout, stderr and exit. 0, or -1 (nothing left registered). */

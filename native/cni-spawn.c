@@ -13,10 +13,8 @@
  *   reply READY (0, id 0) once at start; STARTED (1): i32 pid; FAILED (2): i32 errno;
  *         OVERFLOW (3): stdout went over maxStdout (reading stopped); DONE (4): i32 wait status |
  *         str stdout | str stderr-tail
- * The plugin runs in a new session (pid = pgid = sid), with exactly the env given, no arguments
- * (argv[0] is the path, as Go's exec.Command), stdin/stdout/stderr on pipes, default signal
- * dispositions and an empty signal mask. Killing (timeout, abort, overflow) is done by the parent
- * on the process group. DONE is sent once the plugin is reaped and its pipes reached EOF, or
+ * The plugin is started as spawn-child.h says, in the request's directory. Killing (timeout,
+ * abort, overflow) is done by the parent on the process group. DONE is sent once the plugin is reaped and its pipes reached EOF, or
  * DRAIN_MS after the exit when a grandchild holds them open (as exit-drain.ts does for Node).
  *
  * The helper dies with its parent (PR_SET_PDEATHSIG), and exits once its stdin is closed and the
@@ -27,7 +25,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +34,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "spawn-child.h"
 
 #define DRAIN_MS 100
 #define MAX_FRAME (1u << 30)
@@ -151,45 +150,12 @@ static char *dup_str(const char *s, uint32_t n) {
 }
 
 static int spawn_plugin(call_t *c, const char *path, const char *dir, char **envp) {
-  int pin[2], pout[2], perr[2];
-  if (pipe2(pin, O_CLOEXEC)) return errno;
-  if (pipe2(pout, O_CLOEXEC)) {
-    int e = errno;
-    close(pin[0]), close(pin[1]);
-    return e;
-  }
-  if (pipe2(perr, O_CLOEXEC)) {
-    int e = errno;
-    close(pin[0]), close(pin[1]), close(pout[0]), close(pout[1]);
-    return e;
-  }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
-  if (dir[0]) posix_spawn_file_actions_addchdir_np(&fa, dir);
-  posix_spawnattr_t at;
-  posix_spawnattr_init(&at);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &all);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  char *argv[] = {(char *)path, NULL};
-  int e = posix_spawn(&c->pid, path, &fa, &at, argv, envp);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
-  close(pin[0]), close(pout[1]), close(perr[1]);
-  if (e) {
-    close(pin[1]), close(pout[0]), close(perr[0]);
-    return e;
-  }
-  c->in = pin[1];
-  c->out = pout[0];
-  c->err = perr[0];
-  fcntl(c->in, F_SETFL, O_NONBLOCK);
+  int fds[3];
+  int e = spawn_child(path, dir, envp, &c->pid, fds);
+  if (e) return e;
+  c->in = fds[0];
+  c->out = fds[1];
+  c->err = fds[2];
   fcntl(c->out, F_SETFL, O_NONBLOCK);
   fcntl(c->err, F_SETFL, O_NONBLOCK);
   if (c->stdin_data.len == 0) close_fd(&c->in);

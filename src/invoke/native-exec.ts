@@ -5,8 +5,8 @@
  * (clone(CLONE_VM|CLONE_VFORK), as Go's os/exec), which copies nothing, through the first of:
  *
  * 1. the Node-API addon (native-addon.ts, native/cni-spawn-addon.c): posix_spawn from inside this
- *    process, the plugin's pipes and exit watched by Node's own event loop; the fastest (one
- *    wake-up per call; BENCHMARKS.md);
+ *    process, the plugin's pipes and exit watched by Node's own event loop; the cheapest, as no
+ *    other process wakes for a call (BENCHMARKS.md);
  * 2. the C helper process (native-helper.ts, native/cni-spawn.c), started once on the first call
  *    and driven over its stdin/stdout: statically linked, it also runs where the addon cannot load
  *    (a libc other than the one it was built for);
@@ -88,7 +88,7 @@ export class NativeExec implements Exec {
     return this.#fallbackReason === undefined ? 'helper' : 'child_process';
   }
 
-  /** Why calls go through DefaultExec, or undefined while the native helper is used. */
+  /** Why calls go through DefaultExec, or undefined while a native back end is used. */
   get fallbackReason(): string | undefined {
     return this.#fallbackReason;
   }

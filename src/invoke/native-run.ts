@@ -1,9 +1,10 @@
 /**
- * One attempt at a plugin call through NativeExec's helper: the request out, its replies in, and
+ * One attempt at a plugin call through one of NativeExec's native back ends (its addon or its
+ * helper process; native-protocol.ts): the request out, its replies in, and
  * the same guarantees as run-once.ts with child_process: the timeout and the abort signal kill the
  * plugin's process group (SIGTERM, SIGKILL after the grace; group-kill.ts, from here, since the
  * plugin leads its own group), stdout over its limit fails the call and kills the group, stderr
- * keeps its tail (the helper bounds both), and the errors are built by the same functions
+ * keeps its tail (the back end bounds both), and the errors are built by the same functions
  * (plugin-failure.ts), so they match DefaultExec's field for field.
  *
  * If the helper dies under the call, the call fails with a {@link PluginError} whose cause is the

@@ -46,33 +46,6 @@ describe('NativeExec through its addon (the default)', () => {
     assert.equal(call.cwd, process.cwd());
   });
 
-  test('the plugin inherits no file descriptor but its three pipes', async () => {
-    const lsfd = path.join(plugins.root, 'lsfd');
-    await writeFile(lsfd, '#!/bin/sh\nexec ls /proc/self/fd\n', { mode: 0o755 });
-    const out = await exec.execPlugin(lsfd, STDIN, env('VERSION'));
-    const fds = out.stdout.toString().trim().split(/\s+/).map(Number);
-    assert.deepEqual(
-      fds.filter((fd) => fd <= 2),
-      [0, 1, 2],
-    );
-    assert.ok(fds.length <= 4, `unexpected fds: ${fds.join(' ')}`);
-  });
-
-  test('runs calls concurrently, each with its own answer', async () => {
-    const sleeper = path.join(plugins.root, 'echo-after');
-    await writeFile(sleeper, '#!/bin/sh\nsleep 0.3\necho "$CNI_CONTAINERID"\n', { mode: 0o755 });
-    const ids = Array.from({ length: 8 }, (_, i) => `c${i}`);
-    const started = Date.now();
-    const outs = await Promise.all(
-      ids.map((id) => exec.execPlugin(sleeper, STDIN, { ...env('ADD'), CNI_CONTAINERID: id })),
-    );
-    assert.deepEqual(
-      outs.map((o) => o.stdout.toString().trim()),
-      ids,
-    );
-    assert.ok(Date.now() - started < 2400, 'the calls overlapped');
-  });
-
   test('a path or variable with NUL is refused before anything runs (C strings would cut it short)', async () => {
     const before = (await plugins.calls('fake')).length;
     await assert.rejects(exec.execPlugin(`${plugins.path('fake')}\0x`, STDIN, env('ADD')), /EINVAL/);
@@ -152,36 +125,6 @@ describe('NativeExec through its helper process', () => {
     assert.equal(call.cwd, process.cwd());
   });
 
-  test('the plugin inherits no file descriptor but its three pipes', async () => {
-    const lsfd = path.join(plugins.root, 'lsfd');
-    // The shell lists its own fds; anything the helper leaked would show up there.
-    await writeFile(lsfd, '#!/bin/sh\nexec ls /proc/self/fd\n', { mode: 0o755 });
-    const out = await exec.execPlugin(lsfd, STDIN, env('VERSION'));
-    // `ls` itself opens one fd for the directory it lists.
-    const fds = out.stdout.toString().trim().split(/\s+/).map(Number);
-    assert.deepEqual(
-      fds.filter((fd) => fd <= 2),
-      [0, 1, 2],
-    );
-    assert.ok(fds.length <= 4, `unexpected fds: ${fds.join(' ')}`);
-  });
-
-  test('runs calls concurrently, each with its own answer, through one helper', async () => {
-    const sleeper = path.join(plugins.root, 'echo-after');
-    await writeFile(sleeper, '#!/bin/sh\nsleep 0.3\necho "$CNI_CONTAINERID"\n', { mode: 0o755 });
-    const ids = Array.from({ length: 8 }, (_, i) => `c${i}`);
-    const started = Date.now();
-    const outs = await Promise.all(
-      ids.map((id) => exec.execPlugin(sleeper, STDIN, { ...env('ADD'), CNI_CONTAINERID: id })),
-    );
-    assert.deepEqual(
-      outs.map((o) => o.stdout.toString().trim()),
-      ids,
-    );
-    // Not a timing test of speed: 8 × 0.3 s one after the other would take 2.4 s at least.
-    assert.ok(Date.now() - started < 2400, 'the calls overlapped');
-  });
-
   test('helper killed mid-call: the call fails (SpawnerError cause), its plugin group is killed, the next call works', async () => {
     await plugins.writePlan('fake', { ADD: { delayMs: 60_000, grandchild: true } });
     const seen = (await plugins.calls('fake')).length;
@@ -211,6 +154,55 @@ describe('NativeExec through its helper process', () => {
     assert.equal(exec.fallbackReason, undefined, 'a helper that died is restarted, not given up on');
   });
 });
+
+// What both back ends must do alike, beyond invoke-exec.test.ts.
+for (const [name, make] of [
+  ['addon', () => new NativeExec()],
+  ['helper process', () => new NativeExec({ addonPath: false })],
+] as const) {
+  describe(`NativeExec through its ${name}: descriptors and concurrency`, () => {
+    let plugins: PluginDir;
+    let exec: NativeExec;
+    before(async () => {
+      plugins = await makePluginDir({});
+      exec = make();
+    });
+    after(async () => {
+      await exec.close();
+      await plugins.cleanup();
+    });
+
+    test('the plugin inherits no file descriptor but its three pipes', async () => {
+      const lsfd = path.join(plugins.root, 'lsfd');
+      // The shell lists its own fds; anything leaked to it would show up there.
+      await writeFile(lsfd, '#!/bin/sh\nexec ls /proc/self/fd\n', { mode: 0o755 });
+      const out = await exec.execPlugin(lsfd, STDIN, env('VERSION'));
+      // `ls` itself opens one fd for the directory it lists.
+      const fds = out.stdout.toString().trim().split(/\s+/).map(Number);
+      assert.deepEqual(
+        fds.filter((fd) => fd <= 2),
+        [0, 1, 2],
+      );
+      assert.ok(fds.length <= 4, `unexpected fds: ${fds.join(' ')}`);
+    });
+
+    test('runs calls concurrently, each with its own answer', async () => {
+      const sleeper = path.join(plugins.root, 'echo-after');
+      await writeFile(sleeper, '#!/bin/sh\nsleep 0.3\necho "$CNI_CONTAINERID"\n', { mode: 0o755 });
+      const ids = Array.from({ length: 8 }, (_, i) => `c${i}`);
+      const started = Date.now();
+      const outs = await Promise.all(
+        ids.map((id) => exec.execPlugin(sleeper, STDIN, { ...env('ADD'), CNI_CONTAINERID: id })),
+      );
+      assert.deepEqual(
+        outs.map((o) => o.stdout.toString().trim()),
+        ids,
+      );
+      // Not a timing test of speed: 8 × 0.3 s one after the other would take 2.4 s at least.
+      assert.ok(Date.now() - started < 2400, 'the calls overlapped');
+    });
+  });
+}
 
 describe('NativeExec fallback to DefaultExec', () => {
   let plugins: PluginDir;

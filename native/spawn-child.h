@@ -1,0 +1,70 @@
+/*
+ * Starting one plugin, shared by the addon (cni-spawn-addon.c) and the helper process
+ * (cni-spawn.c): glibc's posix_spawn (clone(CLONE_VM|CLONE_VFORK): nothing of the parent is
+ * copied), the plugin in a new session (pid = pgid = sid, so the caller can kill its process
+ * group), exactly `envp`, no arguments (argv[0] is the path, as Go's exec.Command),
+ * stdin/stdout/stderr on pipes, no other descriptor, default signal dispositions and an empty
+ * signal mask.
+ *
+ * On success returns 0 and sets *pid and fds[0..2] to our ends of its stdin (non-blocking),
+ * stdout and stderr; otherwise returns the errno (posix_spawn reports the exec's own: ENOENT,
+ * EACCES, ETXTBSY, ...) and leaves nothing open.
+ */
+#ifndef LIBCNI_SPAWN_CHILD_H
+#define LIBCNI_SPAWN_CHILD_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <unistd.h>
+
+/* `dir`: the plugin's working directory, or NULL for the caller's. */
+static int spawn_child(const char *path, const char *dir, char **envp, pid_t *pid, int fds[3]) {
+  int pin[2], pout[2], perr[2];
+  if (pipe2(pin, O_CLOEXEC)) return errno;
+  if (pipe2(pout, O_CLOEXEC)) {
+    int e = errno;
+    close(pin[0]), close(pin[1]);
+    return e;
+  }
+  if (pipe2(perr, O_CLOEXEC)) {
+    int e = errno;
+    close(pin[0]), close(pin[1]), close(pout[0]), close(pout[1]);
+    return e;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  /* Our own descriptors are close-on-exec, but an embedder or another addon's may not be. */
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
+  if (dir != NULL && dir[0]) posix_spawn_file_actions_addchdir_np(&fa, dir);
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &all); /* Node ignores SIGPIPE; a plugin must not inherit that */
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  char *argv[] = {(char *)path, NULL};
+  int e = posix_spawn(pid, path, &fa, &at, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  close(pin[0]), close(pout[1]), close(perr[1]);
+  if (e) {
+    close(pin[1]), close(pout[0]), close(perr[0]);
+    return e;
+  }
+  fcntl(pin[1], F_SETFL, O_NONBLOCK);
+  fds[0] = pin[1];
+  fds[1] = pout[0];
+  fds[2] = perr[0];
+  return 0;
+}
+
+#endif
