@@ -7,7 +7,8 @@
  *   it) has a cache entry, so some later teardown or GC can find it;
  * - a fresh process takes every container's lock (those of killed holders included), tears every
  *   container down and runs GC: the ledger then shows every attachment cleaned, and no cache entry
- *   and no lock is left;
+ *   and no lock is left (only the temp files of writers killed before their rename, which the
+ *   sweep of stale temp files removes);
  * - the survivors' open fds did not grow and their heap (after a full GC) did not keep growing.
  *
  * Duration: SOAK_MS (default 90 s, for CI); `npm run soak` runs 30 minutes. No root needed.
@@ -20,6 +21,8 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { TEMP_PREFIX } from '../../src/cache/entry.ts';
+import { ResultCache } from '../../src/cache/store.ts';
 import { NetworkManager } from '../../src/runtime/manager.ts';
 import { makeRuntimeSandbox, type RecordedCall, type RuntimeSandbox } from '../helpers/runtime-plugins.ts';
 
@@ -121,11 +124,13 @@ describe('soak: random operations and crashes across 4 processes', () => {
     await Promise.all([...survivors, ...killable].map((w) => w.ready));
     let kills = 0;
     let killedOps = 0;
+    const killedPids = new Set<number>();
     let seed = 5;
     while (Date.now() - started < SOAK_MS) {
       await sleep(1000 + ((seed * 7919) % 2000));
       const i = seed % 2;
       const victim = killable[i] as Worker;
+      killedPids.add(victim.proc.pid ?? 0);
       victim.proc.kill('SIGKILL');
       await victim.exited;
       kills++;
@@ -135,7 +140,10 @@ describe('soak: random operations and crashes across 4 processes', () => {
       killable = i === 0 ? [next, killable[1] as Worker] : [killable[0] as Worker, next];
       await next.ready;
     }
-    for (const w of killable) w.proc.kill('SIGKILL');
+    for (const w of killable) {
+      killedPids.add(w.proc.pid ?? 0);
+      w.proc.kill('SIGKILL');
+    }
     for (const w of survivors) w.proc.stdin.end('stop\n');
     await Promise.all([...killable, ...survivors].map((w) => w.exited));
     // Plugins a killed process had started finish on their own: wait until every call has ended.
@@ -173,7 +181,21 @@ describe('soak: random operations and crashes across 4 processes', () => {
       [],
       'attachments left after the final teardown',
     );
-    assert.deepEqual(await fs.readdir(path.join(sb.cacheDir, 'results')), [], 'cache entries left');
+    const resultsDir = path.join(sb.cacheDir, 'results');
+    const left = await fs.readdir(resultsDir);
+    assert.deepEqual(
+      left.filter((n) => !n.startsWith(TEMP_PREFIX)),
+      [],
+      'cache entries left',
+    );
+    // A writer SIGKILLed between creating its temp file (`<prefix><pid>-<random>`) and the rename
+    // leaves it behind; only killed writers may, and the sweep of stale temp files removes them.
+    for (const name of left) {
+      const pid = Number(name.slice(TEMP_PREFIX.length).split('-')[0]);
+      assert.ok(killedPids.has(pid), `temp file of a writer that was not killed: ${name}`);
+    }
+    await new ResultCache(sb.cacheDir).removeStaleTempFiles(0);
+    assert.deepEqual(await fs.readdir(resultsDir), [], 'temp files left after the sweep');
     assert.deepEqual(await fs.readdir(path.join(sb.cacheDir, 'locks')), [], 'locks left');
 
     // The survivors: no failed operation, no fd growth, no heap growth beyond noise.
