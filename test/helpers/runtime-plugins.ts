@@ -18,6 +18,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { NetworkManager, type NetworkManagerOptions } from '../../src/runtime/manager.ts';
 
 const SCRIPT = `#!/bin/sh
 stdin=$(cat)
@@ -97,8 +98,20 @@ export interface RuntimeSandbox {
   ): Promise<string>;
   /** The calls recorded so far (only the "end" phase unless `phases` is true). */
   calls(phases?: boolean): Promise<RecordedCall[]>;
+  /**
+   * A NetworkManager over this sandbox's directories, following every network of the directory
+   * (`networks: 'all'`) unless `options` say otherwise; closed by `cleanup()`.
+   */
+  manager(options?: Partial<NetworkManagerOptions>): NetworkManager;
+  /** The file names under the cache's `results/`, sorted; none when it does not exist. */
+  cacheFiles(): Promise<string[]>;
+  /** Close the managers made by `manager()`, then remove the sandbox. */
   cleanup(): Promise<void>;
 }
+
+/** Calls as `<cmd> <container> <ifName> <network>` lines, for compact assertions. */
+export const briefCalls = (calls: readonly RecordedCall[]): string[] =>
+  calls.map((c) => `${c.cmd} ${c.cid} ${c.ifName} ${String(c.conf.name)}`);
 
 /** Make a sandbox; call `cleanup()` in an after hook. */
 export async function makeRuntimeSandbox(): Promise<RuntimeSandbox> {
@@ -111,6 +124,7 @@ export async function makeRuntimeSandbox(): Promise<RuntimeSandbox> {
   await fs.mkdir(confDir);
   await fs.writeFile(path.join(pluginDir, 'rtfake'), SCRIPT, { mode: 0o755 });
   await fs.writeFile(path.join(pluginDir, 'loopback'), SCRIPT, { mode: 0o755 });
+  const managers: NetworkManager[] = [];
   return {
     root,
     pluginDir,
@@ -143,7 +157,26 @@ export async function makeRuntimeSandbox(): Promise<RuntimeSandbox> {
         .map((l) => JSON.parse(l) as RecordedCall);
       return phases ? all : all.filter((c) => c.phase === 'end');
     },
+    manager(options = {}) {
+      const m = new NetworkManager({
+        confDir,
+        pluginDirs: [pluginDir],
+        cacheDir,
+        networks: 'all',
+        ...options,
+      });
+      managers.push(m);
+      return m;
+    },
+    async cacheFiles() {
+      try {
+        return (await fs.readdir(path.join(cacheDir, 'results'))).sort();
+      } catch {
+        return [];
+      }
+    },
     async cleanup() {
+      for (const m of managers.splice(0)) await m.close();
       await fs.rm(root, { recursive: true, force: true });
     },
   };

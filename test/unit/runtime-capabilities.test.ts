@@ -9,24 +9,12 @@ import { type CapabilityUnusedEvent, NetworkManager } from '../../src/runtime/ma
 import { makeRuntimeSandbox, type RuntimeSandbox } from '../helpers/runtime-plugins.ts';
 
 let sb: RuntimeSandbox;
-const managers: NetworkManager[] = [];
-
-function manager(): NetworkManager {
-  const m = new NetworkManager({
-    confDir: sb.confDir,
-    pluginDirs: [sb.pluginDir],
-    cacheDir: sb.cacheDir,
-    networks: 'all',
-  });
-  managers.push(m);
-  return m;
-}
+const manager = (): NetworkManager => sb.manager();
 
 beforeEach(async () => {
   sb = await makeRuntimeSandbox();
 });
 afterEach(async () => {
-  for (const m of managers.splice(0)) await m.close();
   await sb.cleanup();
 });
 

@@ -8,33 +8,10 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { AggregateLibcniError, ValidationError } from '../../src/core/errors.ts';
 import { NotReadyError } from '../../src/core/runtime-errors.ts';
 import { NetworkManager, type NetworkManagerOptions } from '../../src/runtime/manager.ts';
-import { makeRuntimeSandbox, type RuntimeSandbox } from '../helpers/runtime-plugins.ts';
+import { briefCalls, makeRuntimeSandbox, type RuntimeSandbox } from '../helpers/runtime-plugins.ts';
 
 let sb: RuntimeSandbox;
-const managers: NetworkManager[] = [];
-
-function manager(extra: Partial<NetworkManagerOptions> = {}): NetworkManager {
-  const m = new NetworkManager({
-    confDir: sb.confDir,
-    pluginDirs: [sb.pluginDir],
-    cacheDir: sb.cacheDir,
-    networks: 'all',
-    ...extra,
-  });
-  managers.push(m);
-  return m;
-}
-
-async function cacheFiles(): Promise<string[]> {
-  try {
-    return (await fs.readdir(path.join(sb.cacheDir, 'results'))).sort();
-  } catch {
-    return [];
-  }
-}
-
-const brief = (calls: Awaited<ReturnType<RuntimeSandbox['calls']>>) =>
-  calls.map((c) => `${c.cmd} ${c.cid} ${c.ifName} ${String(c.conf.name)}`);
+const manager = (extra: Partial<NetworkManagerOptions> = {}): NetworkManager => sb.manager(extra);
 
 /** Three networks in the directory; the manager's own selection is only `neta`. */
 async function threeNetworks(): Promise<void> {
@@ -47,7 +24,6 @@ beforeEach(async () => {
   sb = await makeRuntimeSandbox();
 });
 afterEach(async () => {
-  for (const m of managers.splice(0)) await m.close();
   await sb.cleanup();
 });
 
@@ -61,7 +37,7 @@ describe('setup with per-container networks', () => {
       perNetwork: { netb: { ifName: 'ignored0', args: { FROM: 'perNetwork' } } },
       networks: [{ name: 'netc' }, { name: 'netb', ifName: 'net9' }],
     });
-    assert.deepEqual(brief(await sb.calls()), ['ADD c1 eth0 netc', 'ADD c1 net9 netb']);
+    assert.deepEqual(briefCalls(await sb.calls()), ['ADD c1 eth0 netc', 'ADD c1 net9 netb']);
     assert.deepEqual(
       r.networks.map((n) => `${n.network}=${n.ifName}`),
       ['netc=eth0', 'netb=net9'],
@@ -69,7 +45,7 @@ describe('setup with per-container networks', () => {
     // The entry's ifName wins over perNetwork's; perNetwork's args still apply where the entry has none.
     const [, b] = await sb.calls();
     assert.equal(b?.args, 'IgnoreUnknown=1;K8S_POD_NAME=pod;FROM=perNetwork');
-    assert.deepEqual(await cacheFiles(), ['netb-c1-net9', 'netc-c1-eth0']);
+    assert.deepEqual(await sb.cacheFiles(), ['netb-c1-net9', 'netc-c1-eth0']);
   });
 
   it('gives each entry its own args and capability args over the container-wide ones', async () => {
@@ -129,7 +105,7 @@ describe('setup with per-container networks', () => {
       (e: unknown) => e instanceof ValidationError && e.field === 'networks',
     );
     assert.deepEqual(await sb.calls(), []);
-    assert.deepEqual(await cacheFiles(), []);
+    assert.deepEqual(await sb.cacheFiles(), []);
   });
 
   it('is not held back by the manager-wide readiness rules it replaces', async () => {
@@ -138,7 +114,7 @@ describe('setup with per-container networks', () => {
     const m = manager({ networks: ['neta', 'missing'] });
     await assert.rejects(m.setup('c0', '/x'), NotReadyError);
     await m.setup('c1', '/x', { networks: [{ name: 'netc' }] });
-    assert.deepEqual(brief(await sb.calls()), ['ADD c1 eth0 netc']);
+    assert.deepEqual(briefCalls(await sb.calls()), ['ADD c1 eth0 netc']);
   });
 });
 
@@ -148,7 +124,7 @@ describe('teardown and check after a per-container setup', () => {
     await manager().setup('c1', '/run/netns/x', {
       networks: [{ name: 'netc' }, { name: 'neta', ifName: 'net7' }],
     });
-    assert.deepEqual(await cacheFiles(), ['neta-c1-net7', 'netc-c1-eth0']);
+    assert.deepEqual(await sb.cacheFiles(), ['neta-c1-net7', 'netc-c1-eth0']);
     await fs.rm(sb.log);
 
     const fresh = manager();
@@ -159,8 +135,8 @@ describe('teardown and check after a per-container setup', () => {
       'neta/net7:cache',
       'netc/eth0:cache',
     ]);
-    assert.deepEqual(brief(await sb.calls()).sort(), ['DEL c1 eth0 netc', 'DEL c1 net7 neta']);
-    assert.deepEqual(await cacheFiles(), []);
+    assert.deepEqual(briefCalls(await sb.calls()).sort(), ['DEL c1 eth0 netc', 'DEL c1 net7 neta']);
+    assert.deepEqual(await sb.cacheFiles(), []);
   });
 
   it('without the list, the cached attachments are still removed from the cache', async () => {
@@ -179,7 +155,7 @@ describe('teardown and check after a per-container setup', () => {
         .sort(),
       ['neta', 'netc'],
     );
-    assert.deepEqual(await cacheFiles(), []);
+    assert.deepEqual(await sb.cacheFiles(), []);
   });
 
   it('teardown given the list DELs by configuration a named network whose ADD left no cache entry', async () => {
@@ -203,7 +179,7 @@ describe('teardown and check after a per-container setup', () => {
     const fresh = manager();
     await fresh.check('c1', '/x', { networks: [{ name: 'netb' }] });
     assert.deepEqual(
-      brief(await sb.calls()).filter((c) => c.startsWith('CHECK')),
+      briefCalls(await sb.calls()).filter((c) => c.startsWith('CHECK')),
       ['CHECK c1 eth0 netb'],
     );
     const err = await fresh.check('c1', '/x').catch((e: unknown) => e);

@@ -27,19 +27,7 @@ exit 0
 `;
 
 let sb: RuntimeSandbox;
-const managers: NetworkManager[] = [];
-
-function manager(extra: Partial<NetworkManagerOptions> = {}): NetworkManager {
-  const m = new NetworkManager({
-    confDir: sb.confDir,
-    pluginDirs: [sb.pluginDir],
-    cacheDir: sb.cacheDir,
-    networks: 'all',
-    ...extra,
-  });
-  managers.push(m);
-  return m;
-}
+const manager = (extra: Partial<NetworkManagerOptions> = {}): NetworkManager => sb.manager(extra);
 
 /** A network of the result plugin answering `result` (a 1.0.0 result unless it says otherwise). */
 async function resultNetwork(
@@ -61,7 +49,6 @@ beforeEach(async () => {
   await fs.writeFile(path.join(sb.pluginDir, 'rtresult'), RESULT_PLUGIN, { mode: 0o755 });
 });
 afterEach(async () => {
-  for (const m of managers.splice(0)) await m.close();
   await sb.cleanup();
 });
 

@@ -7,40 +7,15 @@ import { NetworkManager, type NetworkManagerOptions } from '../../src/runtime/ma
 import { AbortError } from '../../src/core/abort.ts';
 import { AggregateLibcniError, ValidationError } from '../../src/core/errors.ts';
 import { NotReadyError, SetupError } from '../../src/core/runtime-errors.ts';
-import { makeRuntimeSandbox, type RuntimeSandbox } from '../helpers/runtime-plugins.ts';
+import { briefCalls, makeRuntimeSandbox, type RuntimeSandbox } from '../helpers/runtime-plugins.ts';
 
 let sb: RuntimeSandbox;
-const managers: NetworkManager[] = [];
-
-function manager(extra: Partial<NetworkManagerOptions> = {}): NetworkManager {
-  const m = new NetworkManager({
-    confDir: sb.confDir,
-    pluginDirs: [sb.pluginDir],
-    cacheDir: sb.cacheDir,
-    // These tests are about attaching every network of the directory.
-    networks: 'all',
-    ...extra,
-  });
-  managers.push(m);
-  return m;
-}
-
-async function cacheFiles(): Promise<string[]> {
-  try {
-    return (await fs.readdir(path.join(sb.cacheDir, 'results'))).sort();
-  } catch {
-    return [];
-  }
-}
-
-const brief = (calls: Awaited<ReturnType<RuntimeSandbox['calls']>>) =>
-  calls.map((c) => `${c.cmd} ${c.cid} ${c.ifName} ${String(c.conf.name)}`);
+const manager = (extra: Partial<NetworkManagerOptions> = {}): NetworkManager => sb.manager(extra);
 
 beforeEach(async () => {
   sb = await makeRuntimeSandbox();
 });
 afterEach(async () => {
-  for (const m of managers.splice(0)) await m.close();
   await sb.cleanup();
 });
 
@@ -50,7 +25,7 @@ describe('setup', () => {
     await sb.writeNetwork('10-a.conflist', 'neta', { tip: '10.9.1.5/24', tgw: '10.9.1.1' });
     const m = manager();
     const r = await m.setup('c1', '/run/netns/x');
-    assert.deepEqual(brief(await sb.calls()), ['ADD c1 eth0 neta', 'ADD c1 eth1 netb']);
+    assert.deepEqual(briefCalls(await sb.calls()), ['ADD c1 eth0 neta', 'ADD c1 eth1 netb']);
     assert.deepEqual(Object.keys(r.interfaces), ['eth0', 'eth1']);
     assert.deepEqual(r.interfaces.eth0?.ips, [{ address: '10.9.1.5/24', gateway: '10.9.1.1' }]);
     assert.deepEqual(r.interfaces.eth1?.ips, [{ address: '10.9.2.5/24', gateway: '10.9.2.1' }]);
@@ -72,7 +47,7 @@ describe('setup', () => {
         ['netb', '10.9.2.1'],
       ],
     );
-    assert.deepEqual(await cacheFiles(), ['neta-c1-eth0', 'netb-c1-eth1']);
+    assert.deepEqual(await sb.cacheFiles(), ['neta-c1-eth0', 'netb-c1-eth1']);
   });
 
   it('honours explicit interface names and gives the others the next free <prefix>N', async () => {
@@ -177,13 +152,13 @@ describe('rollback', () => {
       { network: 'netb', ifName: 'eth1' },
       { network: 'neta', ifName: 'eth0' },
     ]);
-    assert.deepEqual(brief(await sb.calls()), [
+    assert.deepEqual(briefCalls(await sb.calls()), [
       'ADD c1 eth0 neta',
       'ADD c1 eth1 netb',
       'DEL c1 eth1 netb',
       'DEL c1 eth0 neta',
     ]);
-    assert.deepEqual(await cacheFiles(), []);
+    assert.deepEqual(await sb.cacheFiles(), []);
     assert.equal(events.length, 1);
     assert.match(events[0] as string, /^rollback c1 ok=true .*injected failure/);
   });
@@ -198,7 +173,7 @@ describe('rollback', () => {
     assert.equal(err.rollback.ok, false);
     assert.equal(err.rollback.errors.length, 1);
     assert.match(err.message, /rollback failed/);
-    assert.deepEqual(brief(await sb.calls()), [
+    assert.deepEqual(briefCalls(await sb.calls()), [
       'ADD c1 eth0 netz',
       'ADD c1 eth1 neta',
       'ADD c1 eth2 netb',
@@ -207,7 +182,7 @@ describe('rollback', () => {
       'DEL c1 eth0 netz',
     ]);
     // netz's DEL failed, so its cache entry (and resources) remain for a later teardown or GC
-    assert.deepEqual(await cacheFiles(), ['netz-c1-eth0']);
+    assert.deepEqual(await sb.cacheFiles(), ['netz-c1-eth0']);
   });
 
   it('rolls back with a fresh deadline when the caller aborts mid-setup', async () => {
@@ -229,9 +204,9 @@ describe('rollback', () => {
     assert.ok(err instanceof SetupError);
     assert.equal(err.network, 'netb');
     assert.equal(err.rollback.ok, true);
-    const dels = brief(await sb.calls()).filter((c) => c.startsWith('DEL'));
+    const dels = briefCalls(await sb.calls()).filter((c) => c.startsWith('DEL'));
     assert.deepEqual(dels, ['DEL c1 eth1 netb', 'DEL c1 eth0 neta']);
-    assert.deepEqual(await cacheFiles(), []);
+    assert.deepEqual(await sb.cacheFiles(), []);
   });
 
   it('in parallel mode rolls back every network, and records each failure', async () => {
@@ -241,9 +216,9 @@ describe('rollback', () => {
     const err = await m.setup('c1', '/x', { parallel: true }).catch((e: unknown) => e);
     assert.ok(err instanceof SetupError);
     assert.equal(err.network, 'netb');
-    const dels = brief(await sb.calls()).filter((c) => c.startsWith('DEL'));
+    const dels = briefCalls(await sb.calls()).filter((c) => c.startsWith('DEL'));
     assert.deepEqual(dels, ['DEL c1 eth1 netb', 'DEL c1 eth0 neta']);
-    assert.deepEqual(await cacheFiles(), []);
+    assert.deepEqual(await sb.cacheFiles(), []);
   });
 });
 
@@ -267,7 +242,7 @@ describe('lifecycle rules', () => {
     await sb.writeNetwork('10-a.conflist', 'neta', { tbarrier: barrier });
     const m = manager();
     await Promise.all([m.setup('c1', '/x'), m.setup('c2', '/y')]);
-    assert.deepEqual(await cacheFiles(), ['neta-c1-eth0', 'neta-c2-eth0']);
+    assert.deepEqual(await sb.cacheFiles(), ['neta-c1-eth0', 'neta-c2-eth0']);
   });
 
   it('serializes operations on one container in arrival order', async () => {
@@ -334,7 +309,7 @@ describe('teardown', () => {
         'neta eth0 IgnoreUnknown=1;K8S_POD_NAME=pod v1',
       ],
     );
-    assert.deepEqual(await cacheFiles(), []);
+    assert.deepEqual(await sb.cacheFiles(), []);
     // Again: nothing cached; the loaded network gets a DEL from its config, which succeeds.
     const again = await m.teardown('c1', '/x');
     assert.deepEqual(
@@ -360,11 +335,11 @@ describe('teardown', () => {
     const err = await m.teardown('c1', '/x').catch((e: unknown) => e);
     assert.ok(err instanceof AggregateLibcniError);
     assert.equal(err.errors.length, 1);
-    assert.deepEqual(brief((await sb.calls()).filter((c) => c.cmd === 'DEL')), [
+    assert.deepEqual(briefCalls((await sb.calls()).filter((c) => c.cmd === 'DEL')), [
       'DEL c1 eth1 netb',
       'DEL c1 eth0 neta',
     ]);
-    assert.deepEqual(await cacheFiles(), ['netb-c1-eth1']);
+    assert.deepEqual(await sb.cacheFiles(), ['netb-c1-eth1']);
   });
 });
 
@@ -374,7 +349,7 @@ describe('check', () => {
     const m = manager();
     await m.setup('c1', '/x');
     await m.check('c1', '/x');
-    assert.deepEqual(brief((await sb.calls()).filter((c) => c.cmd === 'CHECK')), ['CHECK c1 eth0 neta']);
+    assert.deepEqual(briefCalls((await sb.calls()).filter((c) => c.cmd === 'CHECK')), ['CHECK c1 eth0 neta']);
     await sb.writeNetwork('20-b.conflist', 'netb');
     await m.load();
     await assert.rejects(m.check('c1', '/x'), /not attached to network "netb"/);
@@ -389,11 +364,11 @@ describe('gc', () => {
     await m.setup('c2', '/y');
     const dry = await m.gc(['c1'], { dryRun: true });
     assert.deepEqual(dry.removed, [{ containerId: 'c2', network: 'neta', ifName: 'eth0' }]);
-    assert.deepEqual(await cacheFiles(), ['neta-c1-eth0', 'neta-c2-eth0']);
+    assert.deepEqual(await sb.cacheFiles(), ['neta-c1-eth0', 'neta-c2-eth0']);
     const report = await m.gc(['c1']);
     assert.deepEqual(report.errors, []);
     assert.deepEqual(report.removed, [{ containerId: 'c2', network: 'neta', ifName: 'eth0' }]);
-    assert.deepEqual(await cacheFiles(), ['neta-c1-eth0']);
+    assert.deepEqual(await sb.cacheFiles(), ['neta-c1-eth0']);
     const gcCall = (await sb.calls()).find((c) => c.cmd === 'GC');
     assert.deepEqual(gcCall?.conf['cni.dev/valid-attachments'], [{ containerID: 'c1', ifname: 'eth0' }]);
     const del = (await sb.calls()).find((c) => c.cmd === 'DEL');
@@ -411,7 +386,7 @@ describe('gc', () => {
     assert.deepEqual(report.removed, [{ containerId: 'c1', network: 'neta', ifName: 'eth0' }]);
     const del = (await sb.calls()).find((c) => c.cmd === 'DEL');
     assert.equal(del?.conf.tmark, 'old');
-    assert.deepEqual(await cacheFiles(), []);
+    assert.deepEqual(await sb.cacheFiles(), []);
   });
 
   it('with pairs, keeps what a pair names (in its network only) and sends each valid attachment once', async () => {
@@ -432,7 +407,7 @@ describe('gc', () => {
       { containerId: 'c2', network: 'neta', ifName: 'eth0' },
       { containerId: 'c1', network: 'netb', ifName: 'eth1' },
     ]);
-    assert.deepEqual(await cacheFiles(), ['neta-c1-eth0', 'netb-c2-eth1']);
+    assert.deepEqual(await sb.cacheFiles(), ['neta-c1-eth0', 'netb-c2-eth1']);
     const sent = (await sb.calls())
       .filter((c) => c.cmd === 'GC')
       .map((c) => [c.conf.name, c.conf['cni.dev/valid-attachments']]);
@@ -518,7 +493,7 @@ describe('gc', () => {
     assert.deepEqual(order, ['setup late done', 'gc done']);
     // "late" is not in the valid set, but it was set up after GC was called: left for the next GC.
     assert.deepEqual(report.removed, [{ containerId: 'old49', network: 'neta', ifName: 'eth0' }]);
-    assert.ok((await cacheFiles()).includes('neta-late-eth0'));
+    assert.ok((await sb.cacheFiles()).includes('neta-late-eth0'));
     const seq = (await sb.calls()).map((c) => `${c.cmd} ${c.cid}`);
     assert.deepEqual(seq, ['ADD late', 'DEL old49', 'GC ']);
   });

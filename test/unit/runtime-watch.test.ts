@@ -16,22 +16,9 @@ import { makeRuntimeSandbox, type RuntimeSandbox } from '../helpers/runtime-plug
 const TIMEOUT_MS = 20_000;
 
 let sb: RuntimeSandbox;
-const managers: NetworkManager[] = [];
-
-function manager(extra: Partial<NetworkManagerOptions> = {}): NetworkManager {
-  const m = new NetworkManager({
-    confDir: sb.confDir,
-    pluginDirs: [sb.pluginDir],
-    cacheDir: sb.cacheDir,
-    // These tests follow every network of the directory.
-    networks: 'all',
-    watch: true,
-    debounceMs: 30,
-    ...extra,
-  });
-  managers.push(m);
-  return m;
-}
+// These tests follow every network of the directory, watching it.
+const manager = (extra: Partial<NetworkManagerOptions> = {}): NetworkManager =>
+  sb.manager({ watch: true, debounceMs: 30, ...extra });
 
 /** Write a one-plugin conflist of the sandbox's plugin into any directory. */
 async function writeNet(dir: string, file: string, name: string, mark = ''): Promise<void> {
@@ -98,7 +85,6 @@ beforeEach(async () => {
   sb = await makeRuntimeSandbox();
 });
 afterEach(async () => {
-  for (const m of managers.splice(0)) await m.close();
   await sb.cleanup();
 });
 
