@@ -75,7 +75,6 @@ export type {
 } from './types/result-model.ts';
 export { resultVersion, isResult020, isResult040, isResult100 } from './types/result-model.ts';
 export { normalizeResult, decodePluginResult, resultFromBytes } from './types/result.ts';
-export { loadResultDecoder } from './types/result-schema.ts';
 export { convertResult } from './types/convert.ts';
 export { validateContainerId, validateNetworkName, validateInterfaceName } from './types/validate.ts';
 

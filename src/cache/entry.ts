@@ -20,13 +20,18 @@ export const STALE_TEMP_MS = 60_000;
 
 /**
  * What a cache write flushes before it returns. The rename makes every write atomic whatever this
- * is (readers and crashed processes see the old entry or the new one); the flush decides what a
- * power loss can undo:
- * - `'file'` (default): the entry's bytes are on disk before the rename, so after a power loss the
- *   file is the old or the new entry, never empty. The rename itself may be lost (the old entry
- *   comes back). One fsync per write.
+ * is: readers and crashed processes see the old entry or the new one, never a torn file. The flush
+ * decides only what a power loss can undo:
+ * - `'none'` (default, as Go libcni, which never fsyncs its cache): the kernel writes the entry
+ *   back on its own schedule (ext4 commits every 5 s). A power loss within that window can leave
+ *   the entry missing or empty; DEL copes with both (no entry: it runs without `prevResult`, as
+ *   Go; an empty one is moved aside as corrupt and DEL goes on), so nothing is left unremovable.
+ *   Namespaces and veths do not survive a power loss either. An fsync costs one disk flush per
+ *   ADD, 2-3 ms on the reference VM (BENCHMARKS.md), as much as Go spends on a whole plugin call.
+ * - `'file'`: the entry's bytes are on disk before the rename, so after a power loss the file is
+ *   the old or the new entry, never empty. The rename itself may be lost (the old entry comes
+ *   back). One fsync per write.
  * - `'full'`: also fsync the directory, so the rename survives a power loss. One more open + fsync.
- * - `'none'`: no fsync (tests, or a cache on tmpfs such as `/run`).
  */
 export type CacheSync = 'none' | 'file' | 'full';
 

@@ -7,7 +7,6 @@
 import { CacheError, ResultError } from '../core/errors.ts';
 import { convertResult } from '../types/convert.ts';
 import { normalizeResult } from '../types/result.ts';
-import { loadResultDecoder } from '../types/result-schema.ts';
 import type { Result } from '../types/result-model.ts';
 import { greaterThanOrEqualTo } from '../types/version.ts';
 import type { AttachmentKey, CacheEntry, CacheRead } from './entry.ts';
@@ -28,15 +27,15 @@ export function resultInVersion(result: Result, version: string): Result {
  * with Go's messages (a {@link CacheError} with `corrupt` set, or a {@link ResultError} when only
  * the conversion fails).
  */
-export async function readCachedResult(
+export function readCachedResult(
   cache: ResultCache,
   key: AttachmentKey,
   cniVersion: string,
-): Promise<Result | undefined> {
+): Result | undefined {
   const read = cache.read(key);
   const owner = ownerElsewhere(read, key);
   if (owner) throw collision(read.path, key, owner);
-  return await resultOfRead(read, cniVersion);
+  return resultOfRead(read, cniVersion);
 }
 
 /**
@@ -84,13 +83,13 @@ export function assertNoCollision(cache: ResultCache, key: AttachmentKey): boole
 }
 
 /** {@link readCachedResult} for CHECK: any failure is Go's `failed to get network "n" cached result: …`. */
-export async function readResultForCheck(
+export function readResultForCheck(
   cache: ResultCache,
   key: AttachmentKey,
   cniVersion: string,
-): Promise<Result | undefined> {
+): Result | undefined {
   try {
-    return await readCachedResult(cache, key, cniVersion);
+    return readCachedResult(cache, key, cniVersion);
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     throw new CacheError(
@@ -127,7 +126,7 @@ export async function readResultForDel(
   const inputs = read.kind === 'entry' ? read.entry : undefined;
   let result: Result | undefined;
   try {
-    result = await resultOfRead(read, cniVersion);
+    result = resultOfRead(read, cniVersion);
   } catch (e) {
     if (e instanceof CacheError && e.corrupt) await cache.quarantine(key, e.message);
     return { prevResult: undefined, ownEntry: true, inputs };
@@ -170,11 +169,9 @@ export async function removeQuietly(cache: ResultCache, key: AttachmentKey): Pro
 }
 
 /** Turn what the cache holds into a result in `cniVersion`, with Go's errors for bad content. */
-async function resultOfRead(read: CacheRead, cniVersion: string): Promise<Result | undefined> {
+function resultOfRead(read: CacheRead, cniVersion: string): Result | undefined {
   const raw = rawResultOf(read);
   if (raw === undefined) return undefined;
-  // Outside the try below: a decoder that cannot load is the library's failure, not a corrupt entry.
-  await loadResultDecoder();
   let result: Result;
   try {
     result = normalizeResult(raw);

@@ -21,7 +21,6 @@ import type { ErrorContext } from '../core/errors.ts';
 import { quarantineEntry, writeLog } from '../core/logger.ts';
 import { sharedNativeExec } from '../invoke/native-exec.ts';
 import type { Result } from '../types/result-model.ts';
-import { loadResultDecoder } from '../types/result-schema.ts';
 import { greaterThanOrEqualTo, type PluginInfo } from '../types/version.ts';
 import { checkNotSupported, type Engine, keyOf } from './attachment.ts';
 import { gcList, statusList } from './gc-status.ts';
@@ -55,16 +54,13 @@ export class CNIConfig implements CNI {
     this.path = [...options.path];
     this.cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
     this.#cache = new ResultCache(this.cacheDir, {
-      sync: options.cacheSync ?? 'file',
+      sync: options.cacheSync ?? 'none',
       onQuarantine: quarantineListener(options),
     });
     this.#engine = {
       plugins: new PluginRunner(options.exec ?? sharedNativeExec(), this.path, options),
       cache: this.#cache,
     };
-    // Load the result decoder (zod) in the background now, so the first ADD does not wait for it;
-    // operations await it before decoding, and report a failure there.
-    loadResultDecoder().catch(() => undefined);
   }
 
   // ---- network lists --------------------------------------------------------------------
@@ -122,7 +118,8 @@ export class CNIConfig implements CNI {
 
   /** The cached result of an attachment, converted to the list's version; undefined when none. */
   getNetworkListCachedResult(list: NetworkConfigList, rt: RuntimeConf): Promise<Result | undefined> {
-    return readCachedResult(this.#cache, keyOf(list.name, rt), list.cniVersion);
+    // A promise whatever goes wrong, as every other method here.
+    return Promise.resolve().then(() => readCachedResult(this.#cache, keyOf(list.name, rt), list.cniVersion));
   }
 
   /** The config bytes and runtime inputs cached for an attachment; undefined when none. */
@@ -158,8 +155,10 @@ export class CNIConfig implements CNI {
 
   /** The cached result of a single-plugin attachment. */
   getNetworkCachedResult(net: PluginConfig, rt: RuntimeConf): Promise<Result | undefined> {
-    const { name, cniVersion } = singleChain(net);
-    return readCachedResult(this.#cache, keyOf(name, rt), cniVersion);
+    return Promise.resolve().then(() => {
+      const { name, cniVersion } = singleChain(net);
+      return readCachedResult(this.#cache, keyOf(name, rt), cniVersion);
+    });
   }
 
   /** The cached config of a single-plugin attachment. */

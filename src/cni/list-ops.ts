@@ -114,7 +114,7 @@ export async function checkChain(e: Engine, chain: Chain, rt: RuntimeConf, opts:
   if (!greaterThanOrEqualTo(cniVersion, '0.4.0')) throw checkNotSupported(cniVersion);
   if (chain.disableCheck) return;
   refuseUnsafePath('CHECK', name, rt);
-  const prevResult = await readResultForCheck(e.cache, keyOf(name, rt), cniVersion);
+  const prevResult = readResultForCheck(e.cache, keyOf(name, rt), cniVersion);
   for (const plugin of chain.plugins) {
     await e.plugins.runForStatus(
       attachmentCall('CHECK', plugin, { network: name, cniVersion, rt, prevResult }),

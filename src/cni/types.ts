@@ -117,7 +117,7 @@ export interface CNIConfigOptions {
    * that gets every chunk as it arrives with the call it came from. See {@link PluginStderr}.
    */
   stderr?: PluginStderr | undefined;
-  /** What cache writes flush to disk (default `'file'`; see {@link CacheSync}). */
+  /** What cache writes flush to disk (default `'none'`, as Go libcni; see {@link CacheSync}). */
   cacheSync?: CacheSync | undefined;
   /**
    * Called when a corrupt cache entry is moved aside during DEL (also published on

@@ -6,7 +6,6 @@ import { type ErrorContext, PluginError, type PluginExecInfo } from '../core/err
 import { goJsonKind, parseJsonLikeGo } from '../go/json-decode.ts';
 import { goFold } from '../go/struct.ts';
 import { decodePluginResult } from '../types/result.ts';
-import { loadResultDecoder } from '../types/result-schema.ts';
 import type { Result } from '../types/result-model.ts';
 import type { Exec, ExecOptions, ExecOutput } from './exec.ts';
 
@@ -40,9 +39,6 @@ export async function execPluginWithResult(
   options: PluginCallOptions,
 ): Promise<Result> {
   const { configVersion, ...execOptions } = options;
-  // Before the plugin runs: a library that cannot decode results must not start an ADD it cannot
-  // read back. Failing to load is a LibraryLoadError, never blamed on the plugin.
-  await loadResultDecoder();
   const out = await exec.execPlugin(pluginPath, stdinConfig, env, execOptions);
   const command = options.command ?? env.CNI_COMMAND ?? '';
   let result: Result;

@@ -6,14 +6,14 @@
  * such as `portMapping`), is a {@link ValidationError} naming the field, instead of a
  * `runtimeConfig` that no plugin receives.
  *
- * zod is loaded on first use, as src/types/result-schema.ts does, so that code that never passes
- * `capabilities` does not pay for it.
+ * zod is loaded on first use, so that code that never passes `capabilities` does not pay for it
+ * (60-90 ms); a zod that cannot be loaded is a {@link LibraryLoadError}.
  */
 import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
 import { capabilitiesOf } from '../config/inject.ts';
 import type { PluginConfig } from '../config/types.ts';
-import { ErrorCode, ValidationError } from '../core/errors.ts';
+import { ErrorCode, LibraryLoadError, ValidationError } from '../core/errors.ts';
 import { tryParseIP } from '../types/ip.ts';
 
 /** One host port forwarded to the container (`portMappings`, used by the `portmap` plugin). */
@@ -174,7 +174,15 @@ const loadCjs = createRequire(import.meta.url);
 let schema: Zod.ZodType<Capabilities> | undefined;
 
 function capabilitiesSchema(): Zod.ZodType<Capabilities> {
-  schema ??= buildSchema(loadCjs('zod') as ZodModule);
+  if (schema !== undefined) return schema;
+  let zod: ZodModule;
+  try {
+    zod = loadCjs('zod') as ZodModule;
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new LibraryLoadError('zod', `libcni could not load its dependency zod: ${why}`, { cause: e });
+  }
+  schema = buildSchema(zod);
   return schema;
 }
 

@@ -1,13 +1,12 @@
 /**
- * zod schemas that decode a result the way Go decodes it into its typed structs, and build the
- * canonical object Go would encode back: unknown keys dropped, IP text canonical, `omitempty` applied,
- * keys in Go's struct field order.
+ * The decoders of CNI results: a result is decoded the way Go decodes it into its typed struct and
+ * built into the canonical object Go would encode back: unknown keys dropped, IP text canonical,
+ * `omitempty` applied, keys in Go's struct field order.
  *
- * zod costs ~50-100 ms to load, and the CLI must start fast, so it is not imported with the library:
- * {@link loadResultDecoder} imports it (a static `import('zod')`, which bundlers follow) and builds
- * the schemas once. CNIConfig starts that in the background when it is constructed and every
- * operation awaits it before its first decode, so loading never stalls an ADD in progress. The
- * synchronous decoders need it done: they throw a {@link LibraryLoadError} until it is.
+ * Written by hand rather than with zod: a result is decoded after every plugin of every ADD, and
+ * importing zod and building its schemas cost 60-90 ms on the first one, when a whole ADD of three
+ * plugins takes ~20 ms (BENCHMARKS.md). These are a few plain functions with the same rules and
+ * the same messages, ready as soon as the module is.
  *
  * Go's decoder rules reproduced here:
  * - object keys match field names case-insensitively (`"IPs"` fills `ips`); the last match wins;
@@ -15,16 +14,17 @@
  * - integers must be integral JSON numbers; strings must be strings; lists must be arrays.
  * Where Go would accept input and then write something it cannot read back (`"<nil>"` for a missing
  * address or route `dst`, `null` entries in `ips`), we refuse the input instead.
+ *
+ * The first problem found is reported, fields checked in struct order and lists in index order:
+ * its path (`ips[0].address`) and why (`missing`, `expected string, got number`, or why a scalar
+ * is invalid: `invalid CIDR address: 10.0.0.1`).
  */
 
-import type * as Zod from 'zod';
-import { LibraryLoadError } from '../core/errors.ts';
+import { goJsonKind } from '../go/json-decode.ts';
 import { goFieldPicker } from '../go/struct.ts';
 import { copyInterface100, copyRoute } from './convert.ts';
 import { canonicalCIDR, canonicalIP } from './ip.ts';
 import type * as M from './result-model.ts';
-
-type ZodModule = typeof Zod;
 
 /** A decoded result before its version is checked: the version field is whatever the input held. */
 export interface DecodedResult020 {
@@ -50,92 +50,140 @@ export interface DecodedResult100 {
   dns?: M.DNS;
 }
 
-/** One schema per Go result type. */
+/** Where a value sits in the result: keys and list indices from the top. */
+export type DecodePath = ReadonlyArray<string | number>;
+
+/** The first problem of a result that does not decode: where, and why. */
+export class ResultDecodeIssue extends Error {
+  readonly path: DecodePath;
+  constructor(path: DecodePath, why: string) {
+    super(why);
+    this.name = 'ResultDecodeIssue';
+    this.path = path;
+  }
+}
+
+/** Decodes the value found at `path`; throws a {@link ResultDecodeIssue}. */
+export type ResultDecoder<T> = (value: unknown, path: DecodePath) => T;
+
+/** One decoder per Go result type. */
 export interface ResultSchemas {
-  readonly '020': Zod.ZodType<DecodedResult020>;
-  readonly '040': Zod.ZodType<DecodedResult040>;
-  readonly '100': Zod.ZodType<DecodedResult100>;
+  readonly '020': ResultDecoder<DecodedResult020>;
+  readonly '040': ResultDecoder<DecodedResult040>;
+  readonly '100': ResultDecoder<DecodedResult100>;
 }
 
 const INT64_LIMIT = 2 ** 63;
 
-/** The scalar field decoders and the Go struct combinator every result schema is made of. */
-function buildScalars(zod: ZodModule) {
-  const { z } = zod;
+function wrongType(value: unknown, path: DecodePath, expected: string): never {
+  const why = value === undefined ? 'missing' : `expected ${expected}, got ${goJsonKind(value)}`;
+  throw new ResultDecodeIssue(path, why);
+}
 
-  /** A Go struct: known keys only (case-folded), then `build` makes the canonical object. */
-  const struct = <Shape extends Zod.ZodRawShape, Out>(
-    shape: Shape,
-    build: (v: Zod.output<Zod.ZodObject<Shape>>) => Out,
-  ) => {
-    return z.preprocess(goFieldPicker(Object.keys(shape)), z.object(shape).transform(build));
+const at = (path: DecodePath, key: string | number): DecodePath => [...path, key];
+
+/** A field that may be absent (`undefined`: no key, or `null` in the input). */
+function optional<T>(decode: ResultDecoder<T>): ResultDecoder<T | undefined> {
+  return (v, path) => (v === undefined ? undefined : decode(v, path));
+}
+
+function string(v: unknown, path: DecodePath): string {
+  if (typeof v !== 'string') wrongType(v, path, 'string');
+  return v;
+}
+
+/** Go's `int`: an integral JSON number within int64; `-0` decodes to 0. */
+function integer(v: unknown, path: DecodePath): number {
+  if (typeof v !== 'number') wrongType(v, path, 'number');
+  if (!Number.isInteger(v) || Math.abs(v) > INT64_LIMIT) {
+    throw new ResultDecodeIssue(path, `expected an integer, got ${String(v)}`);
+  }
+  return v + 0;
+}
+
+function list<T>(item: ResultDecoder<T>): ResultDecoder<T[]> {
+  return (v, path) => {
+    if (!Array.isArray(v)) wrongType(v, path, 'array');
+    return v.map((x: unknown, i) => item(x, at(path, i)));
   };
+}
 
-  const str = z.string().optional();
-  const strList = z.array(z.preprocess((v) => (v === null ? '' : v), z.string())).optional();
-  const int = z
-    .number()
-    .transform((n, ctx) => {
-      if (!Number.isInteger(n) || Math.abs(n) > INT64_LIMIT) {
-        ctx.addIssue({ code: 'custom', message: `expected an integer, got ${n}` });
-        return z.NEVER;
-      }
-      return n + 0; // -0 decodes to Go's 0
-    })
-    .optional();
-  /** `types.IPNet`: required, canonical CIDR text with host bits kept. */
-  const cidr = z.string().transform((s, ctx) => {
-    try {
-      return canonicalCIDR(s);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
+/** `types.IPNet`: required, canonical CIDR text with host bits kept. */
+function cidr(v: unknown, path: DecodePath): string {
+  const s = string(v, path);
+  try {
+    return canonicalCIDR(s);
+  } catch (e) {
+    throw new ResultDecodeIssue(path, (e as Error).message);
+  }
+}
+
+/** `net.IP` with omitempty: `""` means absent. */
+function ip(v: unknown, path: DecodePath): string | undefined {
+  const s = string(v, path);
+  if (s === '') return undefined;
+  try {
+    return canonicalIP(s);
+  } catch (e) {
+    throw new ResultDecodeIssue(path, (e as Error).message);
+  }
+}
+
+type Shape = Readonly<Record<string, ResultDecoder<unknown>>>;
+type Decoded<S extends Shape> = { [K in keyof S]: ReturnType<S[K]> };
+
+/**
+ * A Go struct: the keys that name a field (case-folded, the last wins, `null` skipped), each
+ * decoded in field order; then `build` makes the canonical object.
+ */
+function struct<S extends Shape, Out>(shape: S, build: (fields: Decoded<S>) => Out): ResultDecoder<Out> {
+  const names = Object.keys(shape);
+  const pick = goFieldPicker(names);
+  return (v, path) => {
+    const picked = pick(v);
+    if (typeof picked !== 'object' || picked === null || Array.isArray(picked)) {
+      wrongType(picked, path, 'object');
     }
-  });
-  /** `net.IP` with omitempty: `""` means absent. */
-  const ip = z
-    .string()
-    .transform((s, ctx) => {
-      if (s === '') return undefined;
-      try {
-        return canonicalIP(s);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
-        return z.NEVER;
-      }
-    })
-    .optional();
-
-  return { z, struct, str, strList, int, cidr, ip };
+    const given = picked as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const name of names) {
+      const value = (shape[name] as ResultDecoder<unknown>)(given[name], at(path, name));
+      if (value !== undefined) out[name] = value;
+    }
+    return build(out as Decoded<S>);
+  };
 }
 
-type Scalars = ReturnType<typeof buildScalars>;
+const str = optional(string);
+/** `[]string`: a `null` element is `""`. */
+const strList = optional(list((v, path) => (v === null ? '' : string(v, path))));
+const int = optional(integer);
+const optIp = optional(ip);
 
-/** The types every version shares: `DNS` and `Route`. */
-function buildShared({ z, struct, str, strList, int, cidr, ip }: Scalars) {
-  const dns = struct({ nameservers: strList, domain: str, search: strList, options: strList }, (d): M.DNS => {
-    const out: M.DNS = {};
-    if (d.nameservers?.length) out.nameservers = d.nameservers;
-    if (d.domain) out.domain = d.domain;
-    if (d.search?.length) out.search = d.search;
-    if (d.options?.length) out.options = d.options;
-    return out;
-  });
+/** `DNS`, which every version has. */
+const dns = struct({ nameservers: strList, domain: str, search: strList, options: strList }, (d): M.DNS => {
+  const out: M.DNS = {};
+  if (d.nameservers?.length) out.nameservers = d.nameservers;
+  if (d.domain) out.domain = d.domain;
+  if (d.search?.length) out.search = d.search;
+  if (d.options?.length) out.options = d.options;
+  return out;
+});
+const optDns = optional(dns);
 
-  const route = struct(
-    { dst: cidr, gw: ip, mtu: int, advmss: int, priority: int, table: int, scope: int },
-    (r): M.Route => copyRoute(r),
-  );
-  const routes = z.array(route).optional();
-
-  return { dns, routes };
-}
-
-type Shared = ReturnType<typeof buildShared>;
+/** `[]Route`, which every version has. */
+const routes = optional(
+  list(
+    struct(
+      { dst: cidr, gw: optIp, mtu: int, advmss: int, priority: int, table: int, scope: int },
+      (r): M.Route => copyRoute(r),
+    ),
+  ),
+);
 
 /** The 0.1.0/0.2.0 result: `ip4`/`ip6` and an always-present `dns`. */
-function buildResult020({ struct, str, cidr, ip }: Scalars, { dns, routes }: Shared): ResultSchemas['020'] {
-  const ipConfig020 = struct({ ip: cidr, gateway: ip, routes }, (c): M.IPConfig020 => {
+function buildResult020(): ResultSchemas['020'] {
+  const ipConfig020 = struct({ ip: cidr, gateway: optIp, routes }, (c): M.IPConfig020 => {
     const out: M.IPConfig020 = { ip: c.ip };
     if (c.gateway !== undefined) out.gateway = c.gateway;
     if (c.routes?.length) out.routes = c.routes;
@@ -143,7 +191,7 @@ function buildResult020({ struct, str, cidr, ip }: Scalars, { dns, routes }: Sha
   });
 
   return struct(
-    { cniVersion: str, ip4: ipConfig020.optional(), ip6: ipConfig020.optional(), dns: dns.optional() },
+    { cniVersion: str, ip4: optional(ipConfig020), ip6: optional(ipConfig020), dns: optDns },
     (r): DecodedResult020 => ({
       cniVersion: r.cniVersion ?? '',
       ...(r.ip4 ? { ip4: r.ip4 } : {}),
@@ -154,10 +202,7 @@ function buildResult020({ struct, str, cidr, ip }: Scalars, { dns, routes }: Sha
 }
 
 /** The 0.3.x/0.4.0 result: `ips` carry a `version`, `dns` is always present. */
-function buildResult040(
-  { z, struct, str, int, cidr, ip }: Scalars,
-  { dns, routes }: Shared,
-): ResultSchemas['040'] {
+function buildResult040(): ResultSchemas['040'] {
   const interface040 = struct({ name: str, mac: str, sandbox: str }, (i): M.Interface040 => {
     const out: M.Interface040 = { name: i.name ?? '' };
     if (i.mac) out.mac = i.mac;
@@ -166,7 +211,7 @@ function buildResult040(
   });
 
   const ipConfig040 = struct(
-    { version: str, interface: int, address: cidr, gateway: ip },
+    { version: str, interface: int, address: cidr, gateway: optIp },
     (c): M.IPConfig040 => ({
       version: c.version ?? '', // not omitempty in Go: an absent version is written as ""
       ...(c.interface !== undefined ? { interface: c.interface } : {}),
@@ -178,10 +223,10 @@ function buildResult040(
   return struct(
     {
       cniVersion: str,
-      interfaces: z.array(interface040).optional(),
-      ips: z.array(ipConfig040).optional(),
+      interfaces: optional(list(interface040)),
+      ips: optional(list(ipConfig040)),
       routes,
-      dns: dns.optional(),
+      dns: optDns,
     },
     (r): DecodedResult040 => ({
       cniVersion: r.cniVersion ?? '',
@@ -194,17 +239,14 @@ function buildResult040(
 }
 
 /** The 1.0.0/1.1.0 result: richer interfaces, no ip `version`, `dns` left out when empty. */
-function buildResult100(
-  { z, struct, str, int, cidr, ip }: Scalars,
-  { dns, routes }: Shared,
-): ResultSchemas['100'] {
+function buildResult100(): ResultSchemas['100'] {
   const interface100 = struct(
     { name: str, mac: str, mtu: int, sandbox: str, socketPath: str, pciID: str },
     (i): M.Interface100 => copyInterface100({ ...i, name: i.name ?? '' }),
   );
 
   const ipConfig100 = struct(
-    { interface: int, address: cidr, gateway: ip },
+    { interface: int, address: cidr, gateway: optIp },
     (c): M.IPConfig100 => ({
       ...(c.interface !== undefined ? { interface: c.interface } : {}),
       address: c.address,
@@ -215,10 +257,10 @@ function buildResult100(
   return struct(
     {
       cniVersion: str,
-      interfaces: z.array(interface100).optional(),
-      ips: z.array(ipConfig100).optional(),
+      interfaces: optional(list(interface100)),
+      ips: optional(list(ipConfig100)),
       routes,
-      dns: dns.optional(),
+      dns: optDns,
     },
     (r): DecodedResult100 => ({
       cniVersion: r.cniVersion ?? '',
@@ -231,48 +273,13 @@ function buildResult100(
   );
 }
 
-function buildSchemas(zod: ZodModule): ResultSchemas {
-  const scalars = buildScalars(zod);
-  const shared = buildShared(scalars);
-  return {
-    '020': buildResult020(scalars, shared),
-    '040': buildResult040(scalars, shared),
-    '100': buildResult100(scalars, shared),
-  };
-}
+const schemas: ResultSchemas = {
+  '020': buildResult020(),
+  '040': buildResult040(),
+  '100': buildResult100(),
+};
 
-let schemas: ResultSchemas | undefined;
-let loading: Promise<void> | undefined;
-
-/**
- * Load what result decoding needs (zod) and build the schemas; resolves at once when done before.
- * {@link CNIConfig} calls this itself; call it before the synchronous decoders
- * (`normalizeResult`, `decodePluginResult`, `resultFromBytes`) when using them on their own.
- * @throws LibraryLoadError when zod cannot be loaded (missing from the install or the bundle);
- *   a failed load is retried on the next call.
- */
-export function loadResultDecoder(): Promise<void> {
-  if (schemas !== undefined) return Promise.resolve();
-  loading ??= import('zod').then(
-    (zod: ZodModule) => {
-      schemas ??= buildSchemas(zod);
-    },
-    (e: unknown) => {
-      loading = undefined;
-      const why = e instanceof Error ? e.message : String(e);
-      throw new LibraryLoadError('zod', `libcni could not load its dependency zod: ${why}`, { cause: e });
-    },
-  );
-  return loading;
-}
-
-/** The result schemas; {@link loadResultDecoder} must have completed. */
+/** The result decoders. */
 export function resultSchemas(): ResultSchemas {
-  if (schemas === undefined) {
-    throw new LibraryLoadError(
-      'zod',
-      'the result decoder is not loaded yet: await loadResultDecoder() before decoding results synchronously',
-    );
-  }
   return schemas;
 }

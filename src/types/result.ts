@@ -18,7 +18,13 @@ import { ResultError } from '../core/errors.ts';
 import { goList, goQuoteString } from '../go/quote.ts';
 import { goJsonKind, parseJsonLikeGo } from '../go/json-decode.ts';
 import type { Result, ResultVersion } from './result-model.ts';
-import { resultSchemas } from './result-schema.ts';
+import {
+  type DecodedResult020,
+  type DecodedResult040,
+  type DecodedResult100,
+  ResultDecodeIssue,
+  resultSchemas,
+} from './result-schema.ts';
 import { goFold } from '../go/struct.ts';
 
 type Family = '020' | '040' | '100';
@@ -52,25 +58,6 @@ function pathText(path: readonly PropertyKey[]): string {
   return out;
 }
 
-interface IssueLike {
-  readonly code: string;
-  readonly path: readonly PropertyKey[];
-  readonly message: string;
-  readonly expected?: string;
-  readonly input?: unknown;
-}
-
-function issueText(issue: IssueLike): string {
-  let why = issue.message;
-  if (issue.code === 'invalid_type') {
-    why =
-      issue.input === undefined
-        ? 'missing'
-        : `expected ${issue.expected ?? 'another type'}, got ${goJsonKind(issue.input)}`;
-  }
-  return `${pathText(issue.path)}: ${why}`;
-}
-
 /**
  * Go's `create.Create(version, bytes)` on an already-parsed object: pick the result type by
  * `version`, decode, and require the decoded `cniVersion` to belong to that type.
@@ -78,12 +65,13 @@ function issueText(issue: IssueLike): string {
 function createResult(version: string, doc: Record<string, unknown>): Result {
   const family = familyOf(version);
   if (family === undefined) throw new ResultError(`unsupported CNI result version ${goQuoteString(version)}`);
-  const parsed = resultSchemas()[family].safeParse(doc, { reportInput: true });
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new ResultError(first ? issueText(first) : `${pathText([])}: invalid`, { cause: parsed.error });
+  let decoded: DecodedResult020 | DecodedResult040 | DecodedResult100;
+  try {
+    decoded = resultSchemas()[family](doc, []);
+  } catch (e) {
+    if (!(e instanceof ResultDecodeIssue)) throw e;
+    throw new ResultError(`${pathText(e.path)}: ${e.message}`);
   }
-  const decoded = parsed.data;
   if (family === '020' && decoded.cniVersion === '') decoded.cniVersion = '0.1.0';
   if (!FAMILY_VERSIONS[family].includes(decoded.cniVersion)) {
     throw new ResultError(

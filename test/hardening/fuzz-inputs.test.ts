@@ -15,10 +15,6 @@ import { convertResult } from '../../src/types/convert.ts';
 import { LibcniError } from '../../src/core/errors.ts';
 import { decodePluginResult, normalizeResult, resultFromBytes } from '../../src/types/result.ts';
 import type { Result } from '../../src/types/result-model.ts';
-import { loadResultDecoder } from '../../src/types/result-schema.ts';
-
-// The synchronous decoders need the decoder (zod) loaded first, as CNIConfig does on construction.
-await loadResultDecoder();
 
 const VERSIONS = ['', '0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0', '9.9.9', 'x', '1.0'];
 

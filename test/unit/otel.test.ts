@@ -191,3 +191,34 @@ test('after the unsubscribe no span is made and the channels are unlistened agai
   await (await newCni()).addNetworkList(list(['ipam-like']), rt);
   assert.deepEqual(t.spans(), []);
 });
+
+test("a plugin gets the active span's TRACEPARENT once a context manager is registered, and none before", async () => {
+  const seen: Array<string | undefined> = [];
+  const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'libcni-otel-'));
+  dirs.push(cacheDir);
+  const exec = new FakeExec().plugin('probe', (call) => {
+    seen.push(call.env.TRACEPARENT);
+    return call.command === 'ADD' ? { result: { cniVersion: '1.1.0' } } : {};
+  });
+  const cni = new CNIConfig({ path: ['/fake'], cacheDir, exec });
+  const t = tracing();
+  const tracer = t.provider.getTracer('app');
+  // No context manager: no span can be active, so nothing is propagated (and nothing imported).
+  await tracer.startActiveSpan('no-manager', async (span) => {
+    await cni.addNetworkList(list(['probe']), { ...rt, containerId: 'c-none' });
+    span.end();
+  });
+  assert.deepEqual(seen, [undefined]);
+  assert.ok(context.setGlobalContextManager(new AlsContextManager()));
+  try {
+    await tracer.startActiveSpan('handle-pod', async (span) => {
+      await cni.addNetworkList(list(['probe']), { ...rt, containerId: 'c-traced' });
+      const { traceId, spanId } = span.spanContext();
+      assert.equal(seen[1], `00-${traceId}-${spanId}-01`);
+      span.end();
+    });
+  } finally {
+    context.disable();
+  }
+  assert.equal(seen.length, 2);
+});

@@ -7,10 +7,6 @@ import { isIPv4 } from '../../src/types/ip.ts';
 import { normalizeResult } from '../../src/types/result.ts';
 import type { Result, Result020, Result040, Result100 } from '../../src/types/result-model.ts';
 import { SUPPORTED_VERSIONS } from '../../src/types/version.ts';
-import { loadResultDecoder } from '../../src/types/result-schema.ts';
-
-// The synchronous decoders need the decoder (zod) loaded first, as CNIConfig does on construction.
-await loadResultDecoder();
 
 function throwsResultError(fn: () => unknown, message: string): void {
   assert.throws(fn, (e: unknown) => e instanceof ResultError && e.message === message);

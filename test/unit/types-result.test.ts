@@ -18,10 +18,6 @@ import {
   type Result,
   resultVersion,
 } from '../../src/types/result-model.ts';
-import { loadResultDecoder } from '../../src/types/result-schema.ts';
-
-// The synchronous decoders need the decoder (zod) loaded first, as CNIConfig does on construction.
-await loadResultDecoder();
 
 const GOLDEN = new URL('../../fixtures/golden/', import.meta.url).pathname;
 
