@@ -6,9 +6,9 @@
  * Without this, a FIFO blocks the read (and the timeout and signal with it) forever and a symlink to
  * /dev/zero reads until memory runs out.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsync, openSync, promises as fs, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { promisify } from 'node:util';
 import { readBoundedFile } from '../core/bounded-read.ts';
 import { CacheError } from '../core/errors.ts';
@@ -65,8 +65,7 @@ const fsyncFd = promisify(fsync);
  */
 export async function atomicWrite(file: string, data: string, sync: CacheSync): Promise<void> {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
-  const fd = openSync(tmp, 'wx', 0o600);
+  const { tmp, fd } = createTempFile(dir);
   try {
     writeFileSync(fd, data);
     if (sync !== 'none') await fsyncFd(fd);
@@ -88,6 +87,24 @@ export async function atomicWrite(file: string, data: string, sync: CacheSync): 
       await fsyncFd(d);
     } finally {
       closeSync(d);
+    }
+  }
+}
+
+let tempSerial = 0;
+
+/**
+ * A new temp file in `dir`, named by process, thread and a serial number: unique among live writers,
+ * and `wx` (O_EXCL) skips a name a dead process with the same pid left behind. (A random name cost
+ * a CSPRNG call per write for nothing the exclusive create does not already give.)
+ */
+function createTempFile(dir: string): { tmp: string; fd: number } {
+  for (;;) {
+    const tmp = path.join(dir, `${TEMP_PREFIX}${process.pid}-${threadId}-${++tempSerial}`);
+    try {
+      return { tmp, fd: openSync(tmp, 'wx', 0o600) };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
   }
 }

@@ -160,9 +160,9 @@ export function readCachedInputs(cache: ResultCache, key: AttachmentKey): Cached
 }
 
 /** Remove an entry; as in Go, failing to do so does not fail the DEL that succeeded. */
-export async function removeQuietly(cache: ResultCache, key: AttachmentKey): Promise<void> {
+export function removeQuietly(cache: ResultCache, key: AttachmentKey): void {
   try {
-    await cache.remove(key);
+    cache.remove(key);
   } catch {
     // Left behind; a later DEL or GC tries again.
   }

@@ -117,7 +117,8 @@ function copyInherited(
 export function buildPluginEnv(req: PluginRequest, options?: PluginEnvOptions): Record<string, string> {
   const mode = options?.env ?? 'inherit';
   const base = options?.baseEnv ?? process.env;
-  const env: Record<string, string> = {};
+  // No prototype: a variable named `__proto__` is a variable like any other, as in Go.
+  const env = Object.create(null) as Record<string, string>;
 
   if (mode === 'inherit') copyInherited(env, base, 'inherit');
   else {

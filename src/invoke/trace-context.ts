@@ -59,21 +59,18 @@ function asOtelApi(mod: unknown): OtelApiLike | undefined {
 
 let otelApi: Promise<OtelApiLike | undefined> | undefined;
 
+/** Where `@opentelemetry/api` 1.x (the peer dependency's range) keeps what is registered. */
+const OTEL_GLOBAL = Symbol.for('opentelemetry.js.api.1');
+
 /**
- * Whether the application has registered an OpenTelemetry context manager. `@opentelemetry/api`
- * keeps what is registered on `globalThis[Symbol.for('opentelemetry.js.api.<major>')]`; without a
- * context manager, `context.active()` is always the root context, which holds no span and no
- * baggage, so there is nothing to propagate. Checking this first spares an application that has
- * the package but does not trace the import (~30 ms, on its first operation).
+ * Whether the application has registered an OpenTelemetry context manager. Without one,
+ * `context.active()` is always the root context, which holds no span and no baggage, so there is
+ * nothing to propagate. Checking this first spares an application that has the package but does
+ * not trace the import (~30 ms, on its first operation).
  */
 function otelContextRegistered(): boolean {
-  const g = globalThis as Record<symbol, unknown>;
-  for (const key of Object.getOwnPropertySymbols(g)) {
-    if (!key.description?.startsWith('opentelemetry.js.api.')) continue;
-    const registered = g[key] as { context?: unknown } | undefined;
-    if (registered?.context !== undefined) return true;
-  }
-  return false;
+  const registered = (globalThis as Record<symbol, { context?: unknown } | undefined>)[OTEL_GLOBAL];
+  return registered?.context !== undefined;
 }
 
 /**

@@ -154,6 +154,13 @@ describe('buildPluginEnv', () => {
     );
   });
 
+  test('a variable named __proto__ is passed on like any other', () => {
+    const base = JSON.parse('{"__proto__":"x","A":"1"}') as NodeJS.ProcessEnv;
+    const env = buildPluginEnv({ command: 'ADD', path: [] }, { baseEnv: base });
+    assert.deepEqual(Object.getOwnPropertyDescriptor(env, '__proto__')?.value, 'x');
+    assert.equal(env.A, '1');
+  });
+
   test('trace context: set when the traceparent is valid, ignored entirely otherwise', () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const env = buildPluginEnv(
