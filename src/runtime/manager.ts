@@ -103,6 +103,7 @@ export class NetworkManager extends EventEmitter<NetworkManagerEvents> {
       new CNIConfig({
         path: options.pluginDirs ?? DEFAULT_PLUGIN_DIRS,
         cacheDir: options.cacheDir,
+        cacheSync: options.cacheSync,
         exec: options.exec,
         timeoutMs: options.timeoutMs,
         env: options.env,

@@ -90,8 +90,8 @@ export interface NetworkManagerOptions {
   exec?: CNIConfigOptions['exec'];
   /**
    * The libcni object to run operations through (a wrapper, a fake in tests). Default: a
-   * {@link CNIConfig} made from `pluginDirs`, `cacheDir`, `exec`, `timeoutMs`, `env` and `extraEnv`,
-   * which are then not used. The `cacheQuarantine` event needs the CNIConfig's `onCacheQuarantine`;
+   * {@link CNIConfig} made from `pluginDirs`, `cacheDir`, `cacheSync`, `exec`, `timeoutMs`, `env` and
+   * `extraEnv`, which are then not used. The `cacheQuarantine` event needs the CNIConfig's `onCacheQuarantine`;
    * with one of your own, pass it there (the `libcni:cache:quarantine` channel sees every one anyway).
    */
   cni?: CNI | undefined;
@@ -99,6 +99,11 @@ export interface NetworkManagerOptions {
   env?: CNIConfigOptions['env'];
   /** Extra variables for every plugin call. */
   extraEnv?: CNIConfigOptions['extraEnv'];
+  /**
+   * What cache writes flush to disk (default `'none'`, as Go libcni; `'file'` or `'full'` to have
+   * each entry on disk before the operation returns). Not used with `cni`.
+   */
+  cacheSync?: CNIConfigOptions['cacheSync'];
   /**
    * Where plugins' stderr goes (default `'inherit'`, as Go: a successful plugin's stderr is copied
    * to this process's stderr). A listener gets each chunk as it arrives, with plugin, command,
