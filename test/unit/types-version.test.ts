@@ -129,7 +129,9 @@ describe('version ordering (Y6)', () => {
         const sb = b.join('.');
         const expected = Math.sign(a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
         assert.equal(Math.sign(compareVersions(sa, sb)), expected);
-        assert.equal(Math.sign(compareVersions(sb, sa)), -expected);
+        // 0 - x, not -x: equal versions must give 0 both ways, and strict equality tells -0 from 0.
+        assert.equal(Math.sign(compareVersions(sb, sa)), 0 - expected);
+        assert.equal(compareVersions(sa, sa), 0);
       }),
       { numRuns: 300 },
     );
