@@ -1,7 +1,8 @@
 /**
  * The attachment cache's files: one per (network, container, interface) under
  * `<cacheDir>/results/` (format in entry.ts). Unlike Go, writes are atomic (temp file in the same
- * directory, fsync, rename) and a corrupt entry is moved aside instead of being deleted.
+ * directory, rename; fsync as `CacheSync` says) and a corrupt entry is moved aside instead of being
+ * deleted.
  */
 import { promises as fs, unlinkSync } from 'node:fs';
 import path from 'node:path';
@@ -188,8 +189,9 @@ export class ResultCache {
   }
 
   /**
-   * Remove an entry; a missing one is fine. A synchronous unlink of microseconds, as the writes
-   * (own-file.ts): through the thread pool it was a round trip at the end of every DEL.
+   * Remove an entry; a missing one is fine. A synchronous unlink, as the writes (own-file.ts): it
+   * costs the same either way (~0.16 ms for an entry written seconds before, on the reference VM),
+   * and through the thread pool it added a round trip at the end of every DEL.
    */
   remove(key: AttachmentKey): void {
     const file = this.pathFor(key);
