@@ -159,15 +159,6 @@ export function readCachedInputs(cache: ResultCache, key: AttachmentKey): Cached
   }
 }
 
-/** Remove an entry; as in Go, failing to do so does not fail the DEL that succeeded. */
-export function removeQuietly(cache: ResultCache, key: AttachmentKey): void {
-  try {
-    cache.remove(key);
-  } catch {
-    // Left behind; a later DEL or GC tries again.
-  }
-}
-
 /** Turn what the cache holds into a result in `cniVersion`, with Go's errors for bad content. */
 function resultOfRead(read: CacheRead, cniVersion: string): Result | undefined {
   const raw = rawResultOf(read);

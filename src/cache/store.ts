@@ -209,6 +209,18 @@ export class ResultCache {
   }
 
   /**
+   * {@link remove}, a failure ignored (as in Go, failing to remove an entry does not fail the DEL
+   * that succeeded): the file is left behind and a later DEL or GC tries again.
+   */
+  removeQuietly(key: AttachmentKey): void {
+    try {
+      this.remove(key);
+    } catch {
+      // Left behind; a later DEL or GC tries again.
+    }
+  }
+
+  /**
    * Move an unreadable entry aside (`<file>.corrupt`, or `.corrupt.<n>` if taken) so it neither
    * blocks DEL nor is lost; if it cannot be moved, remove it. Either way it is reported (see
    * {@link report}). Returns what was done.
@@ -219,11 +231,7 @@ export class ResultCache {
     try {
       movedTo = await quarantineFile(file);
     } catch {
-      try {
-        this.remove(key);
-      } catch {
-        // Left behind: a later DEL or GC tries again.
-      }
+      this.removeQuietly(key);
     }
     return this.#report({ path: file, movedTo, reason }, key);
   }

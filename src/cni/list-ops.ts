@@ -8,7 +8,6 @@ import {
   type CachedInputs,
   readResultForCheck,
   readResultForDel,
-  removeQuietly,
   resultInVersion,
 } from '../cache/cache.ts';
 import type { NetworkConfigList, PluginConfig } from '../config/types.ts';
@@ -90,14 +89,14 @@ export async function addChain(e: Engine, chain: Chain, rt: RuntimeConf, opts: O
         record,
       );
     } catch (err) {
-      if (intent.recorded) removeQuietly(e.cache, keyOf(name, rt));
+      if (intent.recorded) e.cache.removeQuietly(keyOf(name, rt));
       // The cache refused the record: no plugin ran, so it is the cache's error, not a plugin's.
       if (err === intent.failure) throw err;
       throw chain.isList ? wrapPluginFailure(err, plugin.network, 'add', name, rt, 'ADD') : err;
     }
   }
   if (prev === undefined) {
-    if (intent.recorded) removeQuietly(e.cache, keyOf(name, rt));
+    if (intent.recorded) e.cache.removeQuietly(keyOf(name, rt));
     throw new ValidationError(
       'plugins',
       ErrorCode.InvalidNetworkConfig,
@@ -172,5 +171,5 @@ export async function delChain(
       throw chain.isList ? wrapPluginFailure(err, plugin.network, 'delete', name, rt, 'DEL') : err;
     }
   }
-  if (ownEntry) removeQuietly(e.cache, key);
+  if (ownEntry) e.cache.removeQuietly(key);
 }

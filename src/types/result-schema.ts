@@ -273,13 +273,9 @@ function buildResult100(): ResultSchemas['100'] {
   );
 }
 
-const schemas: ResultSchemas = {
+/** The result decoders, one per Go result type. */
+export const resultDecoders: ResultSchemas = {
   '020': buildResult020(),
   '040': buildResult040(),
   '100': buildResult100(),
 };
-
-/** The result decoders. */
-export function resultSchemas(): ResultSchemas {
-  return schemas;
-}

@@ -23,7 +23,7 @@ import {
   type DecodedResult040,
   type DecodedResult100,
   ResultDecodeIssue,
-  resultSchemas,
+  resultDecoders,
 } from './result-schema.ts';
 import { goFold } from '../go/struct.ts';
 
@@ -67,7 +67,7 @@ function createResult(version: string, doc: Record<string, unknown>): Result {
   if (family === undefined) throw new ResultError(`unsupported CNI result version ${goQuoteString(version)}`);
   let decoded: DecodedResult020 | DecodedResult040 | DecodedResult100;
   try {
-    decoded = resultSchemas()[family](doc, []);
+    decoded = resultDecoders[family](doc, []);
   } catch (e) {
     if (!(e instanceof ResultDecodeIssue)) throw e;
     throw new ResultError(`${pathText(e.path)}: ${e.message}`);
