@@ -10,7 +10,7 @@
 //   'cni-qs0', '10.22.0.0/24' -> a bridge name and a subnet of this run's own (the quick start's)
 //   'abc123'           -> a unique container id
 //   createNetns()      -> createNetns('<unique name>'), so the namespace can be removed on failure
-//   hostPort: 8080     -> a free-looking high port
+//   hostPort: 8080     -> 20000 + (pid % 10000) * 4 + 3 (no other suite's port)
 //   from 'libcni'      -> the built package entry (dist/index.js; `npm test` builds first)
 //
 // Each block runs in a fresh process (`node --import tsx`); it must exit 0, and leave no namespace,
@@ -80,7 +80,7 @@ function rewrite(code: string, n: number, dirs: { conf: string; cache: string },
     .replaceAll("'10.22.0.0/24'", JSON.stringify(`10.${octet}.78.0/24`))
     .replaceAll("'abc123'", JSON.stringify(`readme-${tag}-${n}`))
     .replaceAll('createNetns()', `createNetns(${JSON.stringify(nsName)})`)
-    .replaceAll('hostPort: 8080', `hostPort: ${40000 + (process.pid % 20000)}`)
+    .replaceAll('hostPort: 8080', `hostPort: ${20000 + (process.pid % 10000) * 4 + 3}`)
     .replaceAll("from 'libcni'", `from ${JSON.stringify(path.join(ROOT, 'dist/index.js'))}`);
   return replaced;
 }

@@ -15,6 +15,8 @@ import { NetworkManager } from '../../src/runtime/manager.ts';
 import {
   addresses,
   announceSkip,
+  forwardState,
+  helloThroughForward,
   ipOf,
   Lab,
   link,
@@ -35,7 +37,9 @@ const skip = unmetNeeds({
 if (skip) announceSkip('plugin suite: capabilities through NetworkManager', skip);
 
 const MAC = '02:00:c0:ff:ee:42';
-const hostPort = 21000 + (process.pid % 10000) * 4;
+// Host ports of every suite are 20000 + (pid % 10000) * 4 + k, k the suite's own (portmap 0-1, here 2,
+// the README examples 3): files running one after another can never pick the same port.
+const hostPort = 20000 + (process.pid % 10000) * 4 + 2;
 
 describe('capabilities through NetworkManager.setup', { concurrency: false }, () => {
   let manager: NetworkManager | undefined;
@@ -166,7 +170,10 @@ describe('capabilities through NetworkManager.setup', { concurrency: false }, ()
     assert.equal(qdiscs(ifb).find((q) => q.kind === 'tbf')?.options?.rate, 2_000_000 / 8);
     // portMappings: the host port answers from inside the namespace.
     await listenerIn(lab, ns.name, 8080, `hello ${id}`);
-    assert.equal(await tcpHello(`${rangeSub}.1`, hostPort), `hello ${id}`);
+    assert.equal(
+      await helloThroughForward(`${rangeSub}.1`, hostPort, () => forwardState(br, ns.name, hostPort)),
+      `hello ${id}`,
+    );
 
     const down = await manager.teardown(id, ns.path);
     assert.deepEqual(down.detached.map((d) => `${d.network}/${d.ifName}`).sort(), [

@@ -442,6 +442,53 @@ export function tcpHello(host: string, port: number, timeoutMs = 3000): Promise<
   });
 }
 
+/**
+ * What a port forward is expected to answer: connect through the forward and read the greeting,
+ * with fresh connections while the attempts time out. A SYN (or the ARP before it) can be lost
+ * right after a plugin wires a veth into a bridge; TCP alone would wait 1 s, 3 s, 7 s between
+ * retransmissions. A refused connection or a wrong greeting fails at once, and when every attempt
+ * times out the error carries `diagnose()` (the host's view of the forward) to say why.
+ */
+export async function helloThroughForward(
+  host: string,
+  port: number,
+  diagnose: () => string,
+  attempts = 4,
+): Promise<string> {
+  let last: unknown;
+  for (let k = 0; k < attempts; k++) {
+    try {
+      return await tcpHello(host, port, 2500);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw e;
+      last = e;
+    }
+  }
+  throw new Error(`${host}:${port}: ${attempts} connections timed out (${String(last)})\n${diagnose()}`);
+}
+
+/** The host's and the namespace's view of a forward, for a connection that never got an answer. */
+export function forwardState(br: string, ns: string, hostPort: number): string {
+  const run = (argv: string[]) => {
+    const r = sh(argv);
+    return `$ ${argv.join(' ')}\n${r.stdout}${r.stderr}`;
+  };
+  const nat = [false, true].flatMap((v6) =>
+    iptablesSave('nat', v6)
+      .split('\n')
+      .filter((l) => l.includes(String(hostPort)) || l.includes('OUTPUT') || l.includes('POSTROUTING')),
+  );
+  return [
+    `nat rules naming the port or the OUTPUT/POSTROUTING hooks:\n${nat.join('\n')}`,
+    run(['ip', 'neigh', 'show', 'dev', br]),
+    run(['ip', '-d', 'link', 'show', 'master', br]),
+    run(['ip', '-n', ns, 'addr']),
+    run(['ip', '-n', ns, 'neigh']),
+    run(['ip', 'netns', 'exec', ns, 'ss', '-ltn']),
+    run(['sysctl', 'net.ipv4.ip_forward', `net.ipv4.conf.${br}.route_localnet`]),
+  ].join('\n');
+}
+
 // ---- recording what plugins receive ------------------------------------------------------------
 
 /** One plugin invocation as the plugin saw it. */
@@ -647,10 +694,9 @@ export class Lab {
     this.markers.add(m);
   }
 
-  /** iptables-save lines (v4 and v6, nat/filter/mangle) that mention this lab. */
-  iptablesTraces(): string[] {
-    const m = [...this.markers];
-    return [...iptablesLinesWith(m), ...iptablesLinesWith(m, true)];
+  /** iptables-save lines (v4 and v6, nat/filter/mangle) that mention this lab, or only `markers`. */
+  iptablesTraces(markers: readonly string[] = [...this.markers]): string[] {
+    return [...iptablesLinesWith(markers), ...iptablesLinesWith(markers, true)];
   }
 
   /**
