@@ -17,6 +17,7 @@
  *                                        or DRAIN_MS passed since the exit with a grandchild still
  *                                        holding them (as src/invoke/exit-drain.ts does for Node);
  *                                        stderr is the last maxStderr bytes
+ * renameExchange(from, to) is the cache's way to replace an entry (see its comment below).
  * Stdin that the plugin does not read (EPIPE) is not an error, as in Go. Without pidfd_open (Linux
  * before 5.3) the exit is polled every EXIT_POLL_MS instead.
  *
@@ -476,6 +477,38 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   return int_value(env, c->pid);
 }
 
+/* ---- replacing a file without the rename ---- */
+
+/*
+ * renameExchange(from, to) swaps two names in one step (renameat2 RENAME_EXCHANGE): 0, or -errno
+ * (ENOENT when `to` is missing; EINVAL, ENOSYS or EOPNOTSUPP where the file system or kernel has no
+ * exchange). The cache replaces an entry this way and then unlinks the old one under the temp
+ * name: on ext4, a rename over an existing file allocates and starts writing the new file's blocks
+ * at once (auto_da_alloc), and its later unlink waits for that write and frees real blocks
+ * (src/cache/own-file.ts).
+ */
+static napi_value js_rename_exchange(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
+    napi_throw_error(env, NULL, "renameExchange(from, to)");
+    return NULL;
+  }
+  char *from = get_string(env, argv[0]);
+  char *to = get_string(env, argv[1]);
+  int r = -ENOMEM;
+  if (from != NULL && to != NULL) {
+#ifdef SYS_renameat2
+    r = syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 2 /* RENAME_EXCHANGE */) == 0 ? 0 : -errno;
+#else
+    r = -ENOSYS;
+#endif
+  }
+  free(from);
+  free(to);
+  return int_value(env, r);
+}
+
 /* ---- the environment's end ---- */
 
 static void on_teardown(napi_async_cleanup_hook_handle h, void *arg) {
@@ -512,7 +545,9 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
       napi_add_async_cleanup_hook(env, on_teardown, st, &st->hook) != napi_ok ||
       napi_set_instance_data(env, st, on_instance_gone, NULL) != napi_ok ||
       napi_create_function(env, "spawn", 5, js_spawn, st, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "spawn", fn) != napi_ok) {
+      napi_set_named_property(env, exports, "spawn", fn) != napi_ok ||
+      napi_create_function(env, "renameExchange", 14, js_rename_exchange, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "renameExchange", fn) != napi_ok) {
     napi_throw_error(env, NULL, "cni_spawn.node: cannot initialise");
     return NULL;
   }

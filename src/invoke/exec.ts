@@ -13,7 +13,8 @@ export { EXEC_DEFAULTS, type ExecOptions, type ExecOutput, spawnPlugin } from '.
 export interface Exec {
   /**
    * Run the plugin with `stdin` and exactly `env`; resolve with its output when it exits 0, reject
-   * with a `PluginError` (or subclass) / `PluginSpawnError` otherwise.
+   * with a `PluginError` (or subclass) / `PluginSpawnError` otherwise. From CNIConfig, `env` is
+   * frozen: the plugins of one operation share it (copy it to change it).
    */
   execPlugin(
     pluginPath: string,

@@ -8,9 +8,8 @@
  * hands that to the call as the helper's STARTED/FAILED reply, on a microtask so that the call has
  * finished setting itself up, then relays OVERFLOW and DONE as they come.
  */
-import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { loadNativeBinding, type NativeBinding } from '../core/native-binding.ts';
 import { SpawnerError } from '../core/runtime-errors.ts';
 import type { NativeBackend, NativeCallSink, RunRequest } from './native-protocol.ts';
 
@@ -19,41 +18,32 @@ const EV_OVERFLOW = 1;
 /** The u32 arguments cannot carry more; a larger limit is as good as none. */
 const MAX_U32 = 2 ** 32 - 1;
 
-type AddonCallback = (kind: number, status: number, stdout?: Buffer, stderr?: Buffer) => void;
+/** `K=V` strings of a frozen environment (CNIConfig hands the same one to every plugin of an operation). */
+const envStringsOf = new WeakMap<Readonly<Record<string, string>>, string[] | undefined>();
 
-/** The addon's one function. */
-interface AddonBinding {
-  spawn(
-    path: string,
-    env: string[],
-    stdin: Uint8Array,
-    maxStdout: number,
-    maxStderr: number,
-    callback: AddonCallback,
-  ): number;
-}
-
-/** The addon this package builds (the same from src/ and dist/). */
-export function defaultNativeAddonPath(): string {
-  return fileURLToPath(new URL('../../native/build/cni_spawn.node', import.meta.url));
-}
-
-/** Load the addon; throws what loading throws (missing file, wrong architecture or libc, ...). */
-function loadBinding(file: string): AddonBinding {
-  const mod = createRequire(import.meta.url)(file) as Partial<AddonBinding> | undefined;
-  if (typeof mod?.spawn !== 'function') throw new Error(`${file} is not the cni_spawn addon`);
-  return mod as AddonBinding;
+/** The environment as execve takes it, or undefined when a name or value holds a NUL. */
+function envStrings(env: Readonly<Record<string, string>>): string[] | undefined {
+  const frozen = Object.isFrozen(env);
+  if (frozen && envStringsOf.has(env)) return envStringsOf.get(env);
+  const out: string[] = [];
+  for (const k of Object.keys(env)) {
+    const kv = `${k}=${env[k] as string}`;
+    if (kv.includes('\0')) return undefined;
+    out.push(kv);
+  }
+  if (frozen) envStringsOf.set(env, out);
+  return out;
 }
 
 /** Plugin calls through the addon, many in flight at once. */
 export class NativeAddon implements NativeBackend {
-  readonly #binding: AddonBinding;
+  readonly #binding: NativeBinding;
   readonly #calls = new Map<number, NativeCallSink>();
   #nextId = 1;
 
   /** Load it from `file`; throws when it cannot be loaded. */
   constructor(file: string) {
-    this.#binding = loadBinding(file);
+    this.#binding = loadNativeBinding(file);
   }
 
   send(req: Omit<RunRequest, 'id'>, sink: NativeCallSink): number {
@@ -79,10 +69,10 @@ export class NativeAddon implements NativeBackend {
 
   /** Start the plugin: its pid, or -errno. */
   #start(id: number, req: Omit<RunRequest, 'id'>): number {
-    const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
+    const env = envStrings(req.env);
     // C strings end at NUL: a path or variable with one would reach execve cut short. env.ts and
     // find.ts refuse them earlier; this holds for any caller of Exec.
-    if (req.pluginPath.includes('\0') || env.some((e) => e.includes('\0'))) return -constants.errno.EINVAL;
+    if (env === undefined || req.pluginPath.includes('\0')) return -constants.errno.EINVAL;
     return this.#binding.spawn(
       req.pluginPath,
       env,

@@ -24,20 +24,18 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { debuglog } from 'node:util';
 import type { ErrorContext } from '../core/errors.ts';
+import { defaultNativeAddonPath, NATIVE_SPAWNER_ENV } from '../core/native-binding.ts';
 import type { RunOnce } from './busy-retry.ts';
 import type { ExecOptions, ExecOutput } from './exec-options.ts';
 import { type DefaultExecOptions, type Exec, reportStderr } from './exec.ts';
 import { findInPath } from './find.ts';
-import { defaultNativeAddonPath, NativeAddon } from './native-addon.ts';
+import { NativeAddon } from './native-addon.ts';
 import { NativeHelper } from './native-helper.ts';
 import { type NativeAttempt, nativeRunOnce } from './native-run.ts';
 import { runOnce } from './run-once.ts';
 import { runPluginWith } from './spawn-plugin.ts';
 
 const debug = debuglog('libcni');
-
-/** Environment variable: `off` (DefaultExec), `helper` (the helper process), or a helper binary's path. */
-export const NATIVE_SPAWNER_ENV = 'LIBCNI_NATIVE_SPAWNER';
 
 /** Options of {@link NativeExec}. */
 export interface NativeExecOptions extends DefaultExecOptions {

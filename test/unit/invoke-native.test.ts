@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { PluginError } from '../../src/core/errors.ts';
 import { SpawnerError } from '../../src/core/runtime-errors.ts';
 import { CNIConfig } from '../../src/cni/config.ts';
-import { defaultNativeAddonPath } from '../../src/invoke/native-addon.ts';
+import { defaultNativeAddonPath } from '../../src/core/native-binding.ts';
 import { NativeExec, sharedNativeExec } from '../../src/invoke/native-exec.ts';
 import { isRunning, makePluginDir, type PluginDir } from '../helpers/fixtures.ts';
 
