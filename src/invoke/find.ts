@@ -44,11 +44,17 @@ function findPlugin(type: string, paths: readonly string[], context?: ErrorConte
       st = undefined;
     }
     if (st?.isFile()) {
-      const version = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-      if (verified.get(candidate) !== version) {
+      const seen = verified.get(candidate);
+      if (seen === undefined || !sameFile(seen, st)) {
         assertDirectlyExecutable(candidate, type, context);
         if (verified.size >= MAX_VERIFIED) verified.clear();
-        verified.set(candidate, version);
+        verified.set(candidate, {
+          dev: st.dev,
+          ino: st.ino,
+          size: st.size,
+          mtimeMs: st.mtimeMs,
+          ctimeMs: st.ctimeMs,
+        });
       }
       return candidate;
     }
@@ -89,11 +95,30 @@ export function pluginNotFound(
   );
 }
 
+/** What identifies one version of a file: a replaced or rewritten plugin differs in one of these. */
+interface FileVersion {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+function sameFile(a: FileVersion, b: FileVersion): boolean {
+  return (
+    a.ino === b.ino &&
+    a.dev === b.dev &&
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.ctimeMs === b.ctimeMs
+  );
+}
+
 /**
  * Files that passed {@link assertDirectlyExecutable}, with the identity they had then (device,
  * inode, size, times): a plugin is checked again only when it was replaced or changed.
  */
-const verified = new Map<string, string>();
+const verified = new Map<string, FileVersion>();
 const MAX_VERIFIED = 1024;
 
 /**
