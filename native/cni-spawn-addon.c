@@ -40,6 +40,8 @@
 
 #define DRAIN_MS 100
 #define EXIT_POLL_MS 5
+/* How long a running plugin's pipes go unwatched (see watch()). */
+#define PIPE_WATCH_DELAY_MS 20
 #define CHUNK 65536
 
 enum { EV_OVERFLOW = 1, EV_DONE = 2 };
@@ -63,6 +65,7 @@ typedef struct call {
   size_t in_off;
   uint32_t max_out, max_err;
   int exited, status, draining, done;
+  int pipes_watched; /* the stdout/stderr polls are started */
   napi_ref cb;
   napi_async_context actx;
 } call_t;
@@ -282,6 +285,19 @@ static void on_drained(uv_timer_t *t) {
   finish(uv_handle_get_data((uv_handle_t *)t));
 }
 
+static void on_output(uv_poll_t *h, int status, int events);
+
+static void watch_pipes(call_t *c) {
+  if (c->pipes_watched) return;
+  c->pipes_watched = 1;
+  if (c->h_out != NULL) uv_poll_start(c->h_out, UV_READABLE, on_output);
+  if (c->h_err != NULL) uv_poll_start(c->h_err, UV_READABLE, on_output);
+}
+
+static void on_pipe_delay(uv_timer_t *t) {
+  watch_pipes(uv_handle_get_data((uv_handle_t *)t));
+}
+
 static void maybe_finish(call_t *c) {
   if (!c->exited || c->done) return;
   if (c->out < 0 && c->err < 0) {
@@ -291,6 +307,7 @@ static void maybe_finish(call_t *c) {
   /* A grandchild holds a pipe open: wait DRAIN_MS for EOF, then answer with what came. */
   if (c->draining) return;
   c->draining = 1;
+  watch_pipes(c);
   uv_timer_start(c->h_timer, on_drained, DRAIN_MS, 0);
 }
 
@@ -336,7 +353,16 @@ static int start_child(call_t *c, const char *path, char **envp) {
   return e;
 }
 
-/* Watch the running plugin: its stdout, stderr and exit. 0, or -1 (nothing left registered). */
+/*
+ * Watch the running plugin: its exit at once, its stdout and stderr after PIPE_WATCH_DELAY_MS.
+ * Most plugins exit before then, and their whole output is read from the pipes in the wake-up
+ * their exit causes. Watched from the start, the pipes woke the loop when the plugin wrote and
+ * again when it closed them, before the exit: up to three wake-ups of an idle CPU instead of one,
+ * each a few tenths of a millisecond on the reference VM (BENCHMARKS.md). A plugin still running
+ * at the delay has its pipes watched from then on, so a plugin that fills a pipe waits at most the
+ * delay; a grandchild holding the pipes after the exit gets them watched at once (DRAIN_MS).
+ * 0, or -1 (nothing left registered).
+ */
 static int watch(call_t *c) {
   uv_loop_t *loop = c->st->loop;
   uv_poll_t *hs[3] = {NULL, NULL, NULL};
@@ -361,12 +387,16 @@ static int watch(call_t *c) {
   c->h_timer = t;
   c->h_out = hs[0], c->h_err = hs[1], c->h_pid = hs[2];
   for (int i = 0; i < 3; i++) {
-    if (hs[i] == NULL) continue;
-    uv_handle_set_data((uv_handle_t *)hs[i], c);
-    uv_poll_start(hs[i], UV_READABLE, i == 2 ? on_exit_readable : on_output);
+    if (hs[i] != NULL) uv_handle_set_data((uv_handle_t *)hs[i], c);
   }
+  if (c->h_pid != NULL) uv_poll_start(c->h_pid, UV_READABLE, on_exit_readable);
   c->open_handles = 1 + (hs[0] != NULL) + (hs[1] != NULL) + (hs[2] != NULL);
-  if (c->h_pid == NULL) uv_timer_start(t, on_exit_poll, EXIT_POLL_MS, EXIT_POLL_MS);
+  if (c->h_pid == NULL) {
+    watch_pipes(c);
+    uv_timer_start(t, on_exit_poll, EXIT_POLL_MS, EXIT_POLL_MS);
+  } else {
+    uv_timer_start(t, on_pipe_delay, PIPE_WATCH_DELAY_MS, 0);
+  }
   return 0;
 fail:
   /* Not registered yet with the loop beyond init: close what was initialised, then give up. */

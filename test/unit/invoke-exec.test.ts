@@ -199,6 +199,13 @@ for (const { name, run, make } of VARIANTS)
       assert.equal((await plugins.calls('fake')).at(-1)!.stdin, null);
     });
 
+    test('stdout far larger than a pipe holds, within the limit, arrives whole (a plugin that fills its pipe is drained)', async () => {
+      await plugins.writePlan('fake', { ADD: { outputBytes: 1024 * 1024, delayMs: 0 } });
+      const out = await run(plugins.path('fake'), STDIN, envFor('ADD'), { maxStdoutBytes: 2 * 1024 * 1024 });
+      assert.equal(out.stdout.length, 1024 * 1024);
+      assert.ok(out.stdout.every((b) => b === 0x78));
+    });
+
     test('stdout over the limit is cut off: the group is killed and the call fails', async () => {
       await plugins.writePlan('fake', { ADD: { outputBytes: 8 * 1024 * 1024, delayMs: 0 } });
       await assert.rejects(
