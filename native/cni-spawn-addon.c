@@ -41,7 +41,7 @@
 #define DRAIN_MS 100
 #define EXIT_POLL_MS 5
 /* How long a running plugin's pipes go unwatched (see watch()). */
-#define PIPE_WATCH_DELAY_MS 20
+#define PIPE_WATCH_DELAY_MS 100
 #define CHUNK 65536
 
 enum { EV_OVERFLOW = 1, EV_DONE = 2 };
