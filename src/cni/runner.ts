@@ -20,19 +20,13 @@ import type { CNIConfigOptions, Command, OperationOptions, RuntimeConf } from '.
 
 /** What {@link PluginRunner} adds to a caller's options for the plugin calls of one operation. */
 export interface InternalOptions extends OperationOptions {
-  /** The environment of the operation's last plugin call, reused by the next call of the same kind. */
-  envMemo?: EnvMemo | undefined;
-}
-
-/**
- * Every plugin of one ADD, CHECK or DEL runs with the same environment, so it is built once per
- * operation (process.env read once: each of its keys is a call into C++) and handed to each call
- * frozen, so that an Exec cannot change what the next plugin gets.
- */
-interface EnvMemo {
-  command?: Command;
-  rt?: RuntimeConf | undefined;
-  env?: Readonly<Record<string, string>>;
+  /**
+   * The operation's plugin environment, once its first call built it. Every plugin of one ADD,
+   * CHECK, DEL, GC or STATUS has the same command and runtime inputs, so the same environment: it
+   * is built once per operation (process.env read once: each of its keys is a call into C++) and
+   * handed to each call frozen, so that an Exec cannot change what the next plugin gets.
+   */
+  envMemo?: { env?: Readonly<Record<string, string>> } | undefined;
 }
 
 /** One plugin call of an operation. */
@@ -182,9 +176,9 @@ export class PluginRunner {
     context: ErrorContext,
   ): Record<string, string> {
     const memo = opts?.envMemo;
-    if (memo?.env !== undefined && memo.command === command && memo.rt === rt) return memo.env;
+    if (memo?.env !== undefined) return memo.env;
     const env = Object.freeze(this.buildEnv(command, rt, opts, context));
-    if (memo !== undefined) Object.assign(memo, { command, rt, env });
+    if (memo !== undefined) memo.env = env;
     return env;
   }
 
