@@ -4,8 +4,9 @@
  * Node's child_process forks the whole Node process for every child (libuv: clone(SIGCHLD), no
  * CLONE_VM), so each plugin call pays a page-table copy that grows with the heap. This addon starts
  * plugins from inside Node with glibc's posix_spawn (clone(CLONE_VM|CLONE_VFORK), as Go's os/exec),
- * and watches them from Node's own event loop: the pipes and a pidfd are libuv poll handles, so a
- * plugin's exit wakes Node once, with no helper process or thread in between.
+ * and watches them from Node's own event loop, so a plugin's exit wakes Node once, with no helper
+ * process or thread in between. The pidfds and pipes are watched in one epoll set of the addon's,
+ * which is a single libuv poll handle (see ensure_epoll()).
  *
  * spawn(path, env, stdin, maxStdout, maxStderr, callback) returns the plugin's pid, or -errno when
  * it could not be started (posix_spawn reports the exec's own error: ENOENT, EACCES, ETXTBSY, ...).
@@ -30,6 +31,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -52,13 +54,22 @@ typedef struct {
 } buf_t;
 
 typedef struct env_state env_state;
+typedef struct call call_t;
 
-typedef struct call {
+/* What a registration in the epoll set stands for: one descriptor of one call. */
+enum { W_IN, W_OUT, W_ERR, W_PID };
+typedef struct {
+  call_t *c;
+  int kind;
+} watch_t;
+
+struct call {
   env_state *st;
-  struct call *prev, *next;
+  call_t *prev, *next;
   pid_t pid;
   int in, out, err, pidfd; /* -1 once closed */
-  uv_poll_t *h_in, *h_out, *h_err, *h_pid;
+  watch_t w[4];            /* indexed by W_*: the epoll set's data for each descriptor */
+  int armed[4];            /* registered in the epoll set and able to report */
   uv_timer_t *h_timer;
   int open_handles; /* handles whose close callback has not run yet */
   buf_t in_data, out_data, err_data;
@@ -68,12 +79,15 @@ typedef struct call {
   int pipes_watched; /* the stdout/stderr polls are started */
   napi_ref cb;
   napi_async_context actx;
-} call_t;
+};
 
 struct env_state {
   napi_env env;
   uv_loop_t *loop;
   call_t *calls;
+  int epfd;          /* the epoll set, or -1 before the first call */
+  uv_poll_t *h_ep;   /* the loop's poll handle on it: referenced while calls run */
+  int ep_closing;    /* h_ep closed, its close callback still to run */
   napi_async_cleanup_hook_handle hook;
   int tearing_down, instance_gone;
 };
@@ -115,7 +129,7 @@ static void close_fd(int *fd) {
 /* ---- the call's life: free once done and every handle is closed ---- */
 
 static void maybe_free_state(env_state *st) {
-  if (st->calls != NULL) return;
+  if (st->calls != NULL || st->ep_closing) return;
   if (st->tearing_down && st->hook != NULL) {
     napi_async_cleanup_hook_handle h = st->hook;
     st->hook = NULL;
@@ -124,11 +138,20 @@ static void maybe_free_state(env_state *st) {
   if (st->instance_gone) free(st);
 }
 
+static void link_call(env_state *st, call_t *c) {
+  c->st = st;
+  c->next = st->calls;
+  if (st->calls) st->calls->prev = c;
+  st->calls = c;
+  uv_ref((uv_handle_t *)st->h_ep); /* a running plugin keeps the process alive, as in child_process */
+}
+
 static void free_call(call_t *c) {
   env_state *st = c->st;
   if (c->prev) c->prev->next = c->next;
   else st->calls = c->next;
   if (c->next) c->next->prev = c->prev;
+  if (st->calls == NULL && st->h_ep != NULL) uv_unref((uv_handle_t *)st->h_ep);
   free(c->in_data.p);
   free(c->out_data.p);
   free(c->err_data.p);
@@ -153,13 +176,36 @@ static void close_handle(void *hp) {
   *h = NULL;
 }
 
+/* ---- the epoll set ---- */
+
+/* 0, or -1 when the set refused it (out of memory): the caller copes without. */
+static int arm(call_t *c, int kind, int fd, uint32_t events) {
+  struct epoll_event ev = {.events = events, .data.ptr = &c->w[kind]};
+  if (epoll_ctl(c->st->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) return -1;
+  c->armed[kind] = 1;
+  return 0;
+}
+
+/*
+ * Take `fd` out of the set before it is closed. Closing alone removes it only once no other
+ * descriptor shares its open file, and a fork() elsewhere in the process (a worker's
+ * child_process) holds a copy until that child's exec: an event could then name a freed call.
+ * A pidfd that has reported is disarmed (EPOLLONESHOT) and needs no system call here.
+ */
+static void disarm(call_t *c, int kind, int fd) {
+  if (!c->armed[kind] || fd < 0) return;
+  c->armed[kind] = 0;
+  struct epoll_event ev = {0};
+  epoll_ctl(c->st->epfd, EPOLL_CTL_DEL, fd, &ev);
+}
+
 static void close_stdin(call_t *c) {
-  close_handle(&c->h_in);
+  disarm(c, W_IN, c->in);
   close_fd(&c->in);
 }
 
 static void close_pipe(call_t *c, int is_out) {
-  close_handle(is_out ? &c->h_out : &c->h_err);
+  disarm(c, is_out ? W_OUT : W_ERR, is_out ? c->out : c->err);
   close_fd(is_out ? &c->out : &c->err);
 }
 
@@ -177,9 +223,9 @@ static void retire(call_t *c) {
   close_stdin(c);
   close_pipe(c, 1);
   close_pipe(c, 0);
-  close_handle(&c->h_pid);
-  close_handle(&c->h_timer);
+  disarm(c, W_PID, c->pidfd);
   close_fd(&c->pidfd);
+  close_handle(&c->h_timer);
   if (c->open_handles == 0) free_call(c);
 }
 
@@ -248,30 +294,13 @@ static void read_pipe(call_t *c, int is_out) {
   }
 }
 
-static void write_stdin(call_t *c);
-
-static void on_stdin(uv_poll_t *h, int status, int events) {
-  (void)status, (void)events;
-  write_stdin(uv_handle_get_data((uv_handle_t *)h));
-}
-
 static void write_stdin(call_t *c) {
   while (c->in_off < c->in_data.len) {
     ssize_t n = write(c->in, c->in_data.p + c->in_off, c->in_data.len - c->in_off);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) {
-      if (c->h_in == NULL) {
-        uv_poll_t *h = malloc(poll_size);
-        if (h == NULL || uv_poll_init(c->st->loop, h, c->in) != 0) {
-          free(h);
-          break; /* the plugin reads an incomplete config and says so */
-        }
-        uv_handle_set_data((uv_handle_t *)h, c);
-        c->open_handles++;
-        c->h_in = h;
-        uv_poll_start(h, UV_WRITABLE, on_stdin);
-      }
-      return;
+      if (c->armed[W_IN] || arm(c, W_IN, c->in, EPOLLOUT) == 0) return;
+      break; /* cannot wait for room: the plugin reads an incomplete config and says so */
     }
     if (n < 0) break; /* EPIPE: it exited without reading its config, which is not an error */
     c->in_off += n;
@@ -285,13 +314,11 @@ static void on_drained(uv_timer_t *t) {
   finish(uv_handle_get_data((uv_handle_t *)t));
 }
 
-static void on_output(uv_poll_t *h, int status, int events);
-
 static void watch_pipes(call_t *c) {
   if (c->pipes_watched) return;
   c->pipes_watched = 1;
-  if (c->h_out != NULL) uv_poll_start(c->h_out, UV_READABLE, on_output);
-  if (c->h_err != NULL) uv_poll_start(c->h_err, UV_READABLE, on_output);
+  if (c->out >= 0) arm(c, W_OUT, c->out, EPOLLIN);
+  if (c->err >= 0) arm(c, W_ERR, c->err, EPOLLIN);
 }
 
 static void on_pipe_delay(uv_timer_t *t) {
@@ -316,10 +343,15 @@ static void check_exit(call_t *c) {
   pid_t r;
   do r = waitpid(c->pid, &st, WNOHANG);
   while (r < 0 && errno == EINTR);
-  if (r == 0) return;
+  if (r == 0) {
+    /* Not reapable yet after all: have the pidfd report again. */
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = &c->w[W_PID]};
+    if (c->pidfd >= 0 && epoll_ctl(c->st->epfd, EPOLL_CTL_MOD, c->pidfd, &ev) == 0) c->armed[W_PID] = 1;
+    return;
+  }
   c->exited = 1;
   c->status = r > 0 ? st : -1; /* ECHILD: reaped elsewhere (SIGCHLD set to SIG_IGN) */
-  close_handle(&c->h_pid);
+  disarm(c, W_PID, c->pidfd);
   close_fd(&c->pidfd);
   /* Its output is in the pipes by now: take it in this same wake-up. */
   read_pipe(c, 1);
@@ -327,21 +359,75 @@ static void check_exit(call_t *c) {
   maybe_finish(c);
 }
 
-static void on_exit_readable(uv_poll_t *h, int status, int events) {
-  (void)status, (void)events;
-  check_exit(uv_handle_get_data((uv_handle_t *)h));
-}
-
 static void on_exit_poll(uv_timer_t *t) {
   call_t *c = uv_handle_get_data((uv_handle_t *)t);
   if (!c->exited) check_exit(c);
 }
 
-static void on_output(uv_poll_t *h, int status, int events) {
+/*
+ * The epoll set has events: take them all in this one wake-up. A call that finished on an earlier
+ * event of the batch is still allocated (it is freed by its timer's close callback, later in the
+ * loop), and `done` says to skip it.
+ */
+static void on_epoll(uv_poll_t *h, int status, int events) {
   (void)status, (void)events;
-  call_t *c = uv_handle_get_data((uv_handle_t *)h);
-  read_pipe(c, h == c->h_out);
-  maybe_finish(c);
+  env_state *st = uv_handle_get_data((uv_handle_t *)h);
+  struct epoll_event evs[32];
+  int n;
+  do n = epoll_wait(st->epfd, evs, 32, 0);
+  while (n < 0 && errno == EINTR);
+  for (int i = 0; i < n; i++) {
+    watch_t *w = evs[i].data.ptr;
+    call_t *c = w->c;
+    if (c->done) continue;
+    if (w->kind == W_PID) {
+      c->armed[W_PID] = 0; /* EPOLLONESHOT: it will not report again */
+      check_exit(c);
+    } else if (w->kind == W_IN) {
+      if (c->in >= 0) write_stdin(c);
+    } else {
+      read_pipe(c, w->kind == W_OUT);
+      maybe_finish(c);
+    }
+  }
+}
+
+static void on_epoll_closed(uv_handle_t *h) {
+  env_state *st = uv_handle_get_data(h);
+  free(h);
+  st->ep_closing = 0;
+  maybe_free_state(st);
+}
+
+/*
+ * The environment's epoll set, made on its first call: one libuv poll handle for every plugin
+ * call, instead of a poll handle per pipe and pidfd. libuv checks and registers each new poll
+ * handle with epoll_ctl and sets its descriptor non-blocking with ioctl: about a dozen system
+ * calls per plugin call, where the set needs one (the pidfd's registration; its pipes join only
+ * if it runs past PIPE_WATCH_DELAY_MS). 0, or -errno.
+ */
+static int ensure_epoll(env_state *st) {
+  if (st->h_ep != NULL) return 0;
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) return -errno;
+  uv_poll_t *h = malloc(poll_size);
+  int e = h == NULL ? -ENOMEM : uv_poll_init(st->loop, h, ep);
+  if (e != 0) {
+    free(h);
+    close(ep);
+    return e;
+  }
+  uv_handle_set_data((uv_handle_t *)h, st);
+  e = uv_poll_start(h, UV_READABLE, on_epoll);
+  if (e != 0) {
+    uv_close((uv_handle_t *)h, free_handle);
+    close(ep);
+    return e;
+  }
+  uv_unref((uv_handle_t *)h); /* an idle addon never keeps the process alive */
+  st->epfd = ep;
+  st->h_ep = h;
+  return 0;
 }
 
 /* ---- starting it ---- */
@@ -364,51 +450,29 @@ static int start_child(call_t *c, const char *path, char **envp) {
  * 0, or -1 (nothing left registered).
  */
 static int watch(call_t *c) {
-  uv_loop_t *loop = c->st->loop;
-  uv_poll_t *hs[3] = {NULL, NULL, NULL};
-  int fds[3] = {c->out, c->err, -1};
-#ifdef SYS_pidfd_open
-  c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
-  fds[2] = c->pidfd;
-#endif
   uv_timer_t *t = malloc(timer_size);
-  if (t == NULL || uv_timer_init(loop, t) != 0) goto fail_timer;
-  for (int i = 0; i < 3; i++) {
-    if (fds[i] < 0) continue;
-    hs[i] = malloc(poll_size);
-    if (hs[i] == NULL || uv_poll_init(loop, hs[i], fds[i]) != 0) {
-      free(hs[i]);
-      hs[i] = NULL;
-      if (i < 2) goto fail;
-      close_fd(&c->pidfd); /* unusable pidfd: poll the exit on the timer instead */
-    }
+  if (t == NULL || uv_timer_init(c->st->loop, t) != 0) {
+    free(t);
+    return -1;
   }
   uv_handle_set_data((uv_handle_t *)t, c);
   c->h_timer = t;
-  c->h_out = hs[0], c->h_err = hs[1], c->h_pid = hs[2];
-  for (int i = 0; i < 3; i++) {
-    if (hs[i] != NULL) uv_handle_set_data((uv_handle_t *)hs[i], c);
-  }
-  if (c->h_pid != NULL) uv_poll_start(c->h_pid, UV_READABLE, on_exit_readable);
-  c->open_handles = 1 + (hs[0] != NULL) + (hs[1] != NULL) + (hs[2] != NULL);
-  if (c->h_pid == NULL) {
+  c->open_handles = 1;
+  for (int k = W_IN; k <= W_PID; k++) c->w[k].c = c, c->w[k].kind = k;
+  /* Read only when the loop says so, or after the exit: never block on a grandchild's pipe. */
+  fcntl(c->out, F_SETFL, O_NONBLOCK);
+  fcntl(c->err, F_SETFL, O_NONBLOCK);
+#ifdef SYS_pidfd_open
+  c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+  if (c->pidfd >= 0 && arm(c, W_PID, c->pidfd, EPOLLIN | EPOLLONESHOT) != 0) close_fd(&c->pidfd);
+#endif
+  if (c->pidfd < 0) { /* no pidfd (Linux before 5.3): poll the exit on the timer */
     watch_pipes(c);
     uv_timer_start(t, on_exit_poll, EXIT_POLL_MS, EXIT_POLL_MS);
   } else {
     uv_timer_start(t, on_pipe_delay, PIPE_WATCH_DELAY_MS, 0);
   }
   return 0;
-fail:
-  /* Not registered yet with the loop beyond init: close what was initialised, then give up. */
-  for (int i = 0; i < 3; i++) {
-    if (hs[i] == NULL) continue;
-    uv_close((uv_handle_t *)hs[i], free_handle);
-  }
-  uv_close((uv_handle_t *)t, free_handle);
-  return -1;
-fail_timer:
-  free(t);
-  return -1;
 }
 
 static char *get_string(napi_env env, napi_value v) {
@@ -464,7 +528,8 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   }
   if (!bad && in_len > 0) bad = put(&c->in_data, in_bytes, in_len) != 0;
   int result = -ENOMEM;
-  if (!bad) {
+  if (!bad) result = ensure_epoll(st);
+  if (!bad && result == 0) {
     c->st = st;
     c->in = c->out = c->err = c->pidfd = -1;
     c->max_out = max_out;
@@ -488,21 +553,16 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
     waitpid(c->pid, NULL, 0);
     release_js(c);
     if (c->h_timer != NULL) {
-      c->st = st;
-      c->next = st->calls;
-      if (st->calls) st->calls->prev = c;
-      st->calls = c;
+      link_call(st, c);
       retire(c);
     } else {
-      close_fd(&c->in), close_fd(&c->out), close_fd(&c->err), close_fd(&c->pidfd);
+      close_fd(&c->in), close_fd(&c->out), close_fd(&c->err);
       free(c->in_data.p);
       free(c);
     }
     return int_value(env, -ENOMEM);
   }
-  c->next = st->calls;
-  if (st->calls) st->calls->prev = c;
-  st->calls = c;
+  link_call(st, c);
   write_stdin(c);
   return int_value(env, c->pid);
 }
@@ -550,6 +610,12 @@ static void on_teardown(napi_async_cleanup_hook_handle h, void *arg) {
     release_js(c);
     retire(c); /* may free c */
   }
+  if (st->h_ep != NULL) {
+    st->ep_closing = 1;
+    uv_close((uv_handle_t *)st->h_ep, on_epoll_closed);
+    st->h_ep = NULL;
+    close_fd(&st->epfd);
+  }
   maybe_free_state(st);
 }
 
@@ -582,5 +648,6 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
     return NULL;
   }
   st->env = env;
+  st->epfd = -1;
   return exports;
 }

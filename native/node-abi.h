@@ -92,6 +92,8 @@ int uv_poll_stop(uv_poll_t *handle);
 int uv_timer_init(uv_loop_t *loop, uv_timer_t *handle);
 int uv_timer_start(uv_timer_t *handle, uv_timer_cb cb, uint64_t timeout, uint64_t repeat);
 void uv_close(uv_handle_t *handle, uv_close_cb close_cb);
+void uv_ref(uv_handle_t *handle);
+void uv_unref(uv_handle_t *handle);
 size_t uv_handle_size(uv_handle_type type);
 const char *uv_handle_type_name(uv_handle_type type);
 void *uv_handle_get_data(const uv_handle_t *handle);

@@ -19,6 +19,41 @@
 #include <spawn.h>
 #include <unistd.h>
 
+/*
+ * The file actions for one set of pipe ends. glibc checks every descriptor a file action names
+ * against getrlimit(RLIMIT_NOFILE) when the action is added: seven system calls per plugin call.
+ * The kernel hands out the lowest free descriptors, so calls one after another get the same pipe
+ * ends: the last set is kept (per thread: each Node worker has its own event loop) and used again
+ * while they match. 0 and *out_fa set, or the errno.
+ */
+static int file_actions(int in, int out, int err, const char *dir, posix_spawn_file_actions_t **out_fa) {
+  static __thread posix_spawn_file_actions_t fa;
+  static __thread int key[3] = {-1, -1, -1};
+  static __thread int have = 0;
+  int reusable = dir == NULL || !dir[0];
+  *out_fa = &fa;
+  if (have && reusable && key[0] == in && key[1] == out && key[2] == err) return 0;
+  if (have) posix_spawn_file_actions_destroy(&fa);
+  have = 0;
+  int e = posix_spawn_file_actions_init(&fa);
+  if (e != 0) return e;
+  e = posix_spawn_file_actions_adddup2(&fa, in, 0);
+  if (e == 0) e = posix_spawn_file_actions_adddup2(&fa, out, 1);
+  if (e == 0) e = posix_spawn_file_actions_adddup2(&fa, err, 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  /* Our own descriptors are close-on-exec, but an embedder or another addon's may not be. */
+  if (e == 0) e = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
+  if (e == 0 && !reusable) e = posix_spawn_file_actions_addchdir_np(&fa, dir);
+  if (e != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    return e;
+  }
+  have = 1;
+  key[0] = reusable ? in : -1, key[1] = out, key[2] = err;
+  return 0;
+}
+
 /* `dir`: the plugin's working directory, or NULL for the caller's. */
 static int spawn_child(const char *path, const char *dir, char **envp, pid_t *pid, int fds[3]) {
   int pin[2], pout[2], perr[2];
@@ -33,16 +68,12 @@ static int spawn_child(const char *path, const char *dir, char **envp, pid_t *pi
     close(pin[0]), close(pin[1]), close(pout[0]), close(pout[1]);
     return e;
   }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-  /* Our own descriptors are close-on-exec, but an embedder or another addon's may not be. */
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-#endif
-  if (dir != NULL && dir[0]) posix_spawn_file_actions_addchdir_np(&fa, dir);
+  posix_spawn_file_actions_t *fa;
+  int e = file_actions(pin[0], pout[1], perr[1], dir, &fa);
+  if (e) {
+    close(pin[0]), close(pin[1]), close(pout[0]), close(pout[1]), close(perr[0]), close(perr[1]);
+    return e;
+  }
   posix_spawnattr_t at;
   posix_spawnattr_init(&at);
   sigset_t none, all;
@@ -52,8 +83,7 @@ static int spawn_child(const char *path, const char *dir, char **envp, pid_t *pi
   posix_spawnattr_setsigdefault(&at, &all); /* Node ignores SIGPIPE; a plugin must not inherit that */
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   char *argv[] = {(char *)path, NULL};
-  int e = posix_spawn(pid, path, &fa, &at, argv, envp);
-  posix_spawn_file_actions_destroy(&fa);
+  e = posix_spawn(pid, path, fa, &at, argv, envp);
   posix_spawnattr_destroy(&at);
   close(pin[0]), close(pout[1]), close(perr[1]);
   if (e) {

@@ -199,6 +199,16 @@ for (const { name, run, make } of VARIANTS)
       assert.equal((await plugins.calls('fake')).at(-1)!.stdin, null);
     });
 
+    test('stdin far larger than a pipe holds reaches the plugin whole (written as the plugin reads)', async () => {
+      const config = JSON.stringify({ cniVersion: '1.0.0', name: 'big', pad: 'y'.repeat(1024 * 1024) });
+      await plugins.writePlan('fake', { ADD: { result: '{"ok":true}' } });
+      const out = await run(plugins.path('fake'), Buffer.from(config), envFor('ADD'));
+      assert.equal(out.stdout.toString(), '{"ok":true}');
+      const seen = (await plugins.calls('fake')).at(-1)!.stdin;
+      assert.equal(seen?.length, config.length);
+      assert.equal(seen, config);
+    });
+
     test('stdout far larger than a pipe holds, within the limit, arrives whole (a plugin that fills its pipe is drained)', async () => {
       await plugins.writePlan('fake', { ADD: { outputBytes: 1024 * 1024, delayMs: 0 } });
       const out = await run(plugins.path('fake'), STDIN, envFor('ADD'), { maxStdoutBytes: 2 * 1024 * 1024 });

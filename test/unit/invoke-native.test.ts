@@ -89,6 +89,22 @@ describe('NativeExec through its addon (the default)', () => {
     assert.equal(out.stdout.toString(), '{"after":"worker"}');
   });
 
+  test('a running plugin keeps the process alive, past the pipe-watch delay; an idle addon does not', () => {
+    // Nothing else holds the child's event loop: if the addon's poll handle were not referenced
+    // while a plugin runs, Node would exit before the answer came (the timer that first watches a
+    // call has fired after 100 ms); once answered, the process must end on its own.
+    const code = `
+      const addon = require(${JSON.stringify(defaultNativeAddonPath())});
+      const env = ['PATH=/usr/bin:/bin'];
+      addon.spawn('/bin/sh', env, Buffer.from('sleep 0.4; echo late'), 1024, 1024, (kind, status, out) => {
+        process.stdout.write('answer:' + kind + ':' + status + ':' + out);
+      });`;
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.error, undefined);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'answer:2:0:late\n');
+  });
+
   test('an addon that cannot be loaded: the helper process is used', async () => {
     const e = new NativeExec({ addonPath: path.join(plugins.root, 'no-such.node') });
     assert.equal(e.backend, 'helper');
