@@ -5,7 +5,7 @@
  *   npm run bench                      # = npm run build && node --import tsx bench/run.ts
  *   node --import tsx bench/run.ts --quick --only=exec,fixture --no-write
  *
- * Options: --quick (small counts, a smoke test), --only=<section,...> (vsgo, native, exec, fixture,
+ * Options: --quick (small counts, a smoke test), --only=<section,...> (vsgo, floor, native, exec, fixture,
  * real, config, gc, cli, ballast, memory), --memory-cycles=1000,10000, --no-write (print only: no results file, no
  * BENCHMARKS.md update).
  *
@@ -29,6 +29,7 @@ import { describeMachine, markdownTable, type Row, textTable } from './report.ts
 import { onCleanup, runWithCleanup, scoped } from './scratch.ts';
 import { spawnerBallast } from './spawner-ballast.ts';
 import { now } from './stats.ts';
+import { vsFloorRows } from './vs-floor.ts';
 import { nativeFloor, vsGo } from './vs-go.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
 
   // First: BENCHMARKS.md leads with these (Go libcni on the same plugins; C posix_spawn per call).
   await section('vsgo', () => Promise.resolve(vsGo(quick ? '1' : '1 8', quick)));
+  await section('floor', () => Promise.resolve(vsFloorRows(quick ? 2 : 12, quick ? 10 : 30)));
   await section('native', () =>
     Promise.resolve(
       (quick ? [100] : [100, 1024, 4096])
