@@ -9,7 +9,8 @@
  * which is a single libuv poll handle (see ensure_epoll()).
  *
  * spawn(path, env, stdin, maxStdout, maxStderr, callback) returns the plugin's pid, or -errno when
- * it could not be started (posix_spawn reports the exec's own error: ENOENT, EACCES, ETXTBSY, ...).
+ * it could not be started (posix_spawn reports the exec's own error: ENOENT, EACCES, ETXTBSY, ...;
+ * EMFILE and the like when a pipe or the epoll set could not be made).
  * The plugin is started as spawn-child.h says, in Node's working directory. Later, on the loop:
  *   callback(1)                          stdout went over maxStdout (reading stopped; the caller
  *                                        kills the process group)

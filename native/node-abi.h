@@ -88,7 +88,6 @@ napi_status napi_throw_error(napi_env env, const char *code, const char *msg);
 
 int uv_poll_init(uv_loop_t *loop, uv_poll_t *handle, int fd);
 int uv_poll_start(uv_poll_t *handle, int events, uv_poll_cb cb);
-int uv_poll_stop(uv_poll_t *handle);
 int uv_timer_init(uv_loop_t *loop, uv_timer_t *handle);
 int uv_timer_start(uv_timer_t *handle, uv_timer_cb cb, uint64_t timeout, uint64_t repeat);
 void uv_close(uv_handle_t *handle, uv_close_cb close_cb);

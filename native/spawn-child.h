@@ -17,24 +17,30 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /*
- * The file actions for one set of pipe ends. glibc checks every descriptor a file action names
- * against getrlimit(RLIMIT_NOFILE) when the action is added: seven system calls per plugin call.
- * The kernel hands out the lowest free descriptors, so calls one after another get the same pipe
- * ends: the last set is kept (per thread: each Node worker has its own event loop) and used again
- * while they match. 0 and *out_fa set, or the errno.
+ * The file actions for one set of pipe ends and working directory. glibc checks every descriptor a
+ * file action names against getrlimit(RLIMIT_NOFILE) when the action is added: seven system calls
+ * per plugin call. The kernel hands out the lowest free descriptors, so calls one after another get
+ * the same pipe ends: the last set is kept (per thread: each Node worker has its own event loop)
+ * and used again while they and the directory match. 0 and *out_fa set, or the errno.
  */
 static int file_actions(int in, int out, int err, const char *dir, posix_spawn_file_actions_t **out_fa) {
   static __thread posix_spawn_file_actions_t fa;
   static __thread int key[3] = {-1, -1, -1};
+  static __thread char *key_dir = NULL; /* "" for the caller's */
   static __thread int have = 0;
-  int reusable = dir == NULL || !dir[0];
+  if (dir == NULL) dir = "";
   *out_fa = &fa;
-  if (have && reusable && key[0] == in && key[1] == out && key[2] == err) return 0;
+  if (have && key[0] == in && key[1] == out && key[2] == err && strcmp(key_dir, dir) == 0) return 0;
   if (have) posix_spawn_file_actions_destroy(&fa);
   have = 0;
+  free(key_dir);
+  key_dir = strdup(dir);
+  if (key_dir == NULL) return ENOMEM;
   int e = posix_spawn_file_actions_init(&fa);
   if (e != 0) return e;
   e = posix_spawn_file_actions_adddup2(&fa, in, 0);
@@ -44,13 +50,13 @@ static int file_actions(int in, int out, int err, const char *dir, posix_spawn_f
   /* Our own descriptors are close-on-exec, but an embedder or another addon's may not be. */
   if (e == 0) e = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 #endif
-  if (e == 0 && !reusable) e = posix_spawn_file_actions_addchdir_np(&fa, dir);
+  if (e == 0 && dir[0]) e = posix_spawn_file_actions_addchdir_np(&fa, dir);
   if (e != 0) {
     posix_spawn_file_actions_destroy(&fa);
     return e;
   }
   have = 1;
-  key[0] = reusable ? in : -1, key[1] = out, key[2] = err;
+  key[0] = in, key[1] = out, key[2] = err;
   return 0;
 }
 

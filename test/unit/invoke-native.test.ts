@@ -4,6 +4,7 @@
 // output, ETXTBSY retry, exact env, stdin EPIPE, spawn errors) run against it in invoke-exec.test.ts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -200,6 +201,25 @@ for (const [name, make] of [
         [0, 1, 2],
       );
       assert.ok(fds.length <= 4, `unexpected fds: ${fds.join(' ')}`);
+    });
+
+    test('each plugin runs in our working directory of the moment (the spawn setup is reused only while it matches)', async () => {
+      const pwd = path.join(plugins.root, 'pwd');
+      await writeFile(pwd, '#!/bin/sh\npwd -P\n', { mode: 0o755 });
+      const before = process.cwd();
+      const where = async (): Promise<string> =>
+        (await exec.execPlugin(pwd, STDIN, env('VERSION'))).stdout.toString().trim();
+      try {
+        const first = await where();
+        process.chdir(plugins.root);
+        const moved = await where();
+        process.chdir(before);
+        assert.equal(first, realpathSync(before));
+        assert.equal(moved, realpathSync(plugins.root));
+        assert.equal(await where(), realpathSync(before));
+      } finally {
+        process.chdir(before);
+      }
     });
 
     test('runs calls concurrently, each with its own answer', async () => {
