@@ -8,8 +8,9 @@
  * process or thread in between. The pidfds and pipes are watched in one epoll set of the addon's,
  * which is a single libuv poll handle (see ensure_epoll()).
  *
- * spawn(path, env, stdin, maxStdout, maxStderr, callback) returns the plugin's pid, or -errno when
- * it could not be started (posix_spawn reports the exec's own error: ENOENT, EACCES, ETXTBSY, ...;
+ * spawn(path, env, stdin, maxStdout, maxStderr, callback), `env` an array of `K=V` strings or (where
+ * the module's `envBlock` is true) one Uint8Array of them, each ending in NUL (env_from_block()),
+ * returns the plugin's pid, or -errno when it could not be started (posix_spawn reports the exec's own error: ENOENT, EACCES, ETXTBSY, ...;
  * EMFILE and the like when a pipe or the epoll set could not be made).
  * The plugin is started as spawn-child.h says, in Node's working directory. Later, on the loop:
  *   callback(1)                          stdout went over maxStdout (reading stopped; the caller
@@ -498,6 +499,26 @@ static void free_strings(char **v) {
   free(v);
 }
 
+/*
+ * The environment as one block of NUL-terminated `K=V` strings (a Uint8Array whose last byte is
+ * NUL, or empty): the pointers go into the block itself, which JavaScript keeps alive and unmoved
+ * for this synchronous call, and NativeAddon builds once per operation. An array of strings costs
+ * three Node-API calls and a malloc per variable, on every plugin call. NULL when memory ran out
+ * or the block does not end with NUL.
+ */
+static char **env_from_block(char *p, size_t n) {
+  if (n > 0 && p[n - 1] != '\0') return NULL;
+  size_t count = 0;
+  for (size_t i = 0; i < n; i++) count += p[i] == '\0';
+  char **v = calloc(count + 1, sizeof *v);
+  if (v == NULL) return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i += strlen(p + i) + 1) {
+    if (p[i] != '\0') v[k++] = p + i; /* an empty entry is not a variable */
+  }
+  return v;
+}
+
 static napi_value js_spawn(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -506,13 +527,17 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "spawn(path, env, stdin, maxStdout, maxStderr, callback)");
     return NULL;
   }
-  uint32_t envc, max_out, max_err;
-  napi_typedarray_type type;
-  size_t in_len;
-  void *in_bytes;
+  uint32_t envc = 0, max_out, max_err;
+  napi_typedarray_type type, env_type;
+  size_t in_len, env_len = 0;
+  void *in_bytes, *env_bytes = NULL;
   napi_value ab;
   size_t ab_off;
-  if (napi_get_array_length(env, argv[1], &envc) != napi_ok ||
+  bool env_is_block = false;
+  if (napi_is_typedarray(env, argv[1], &env_is_block) != napi_ok ||
+      (env_is_block ? napi_get_typedarray_info(env, argv[1], &env_type, &env_len, &env_bytes, &ab, &ab_off) != napi_ok ||
+                          env_type != napi_uint8_array
+                    : napi_get_array_length(env, argv[1], &envc) != napi_ok) ||
       napi_get_typedarray_info(env, argv[2], &type, &in_len, &in_bytes, &ab, &ab_off) != napi_ok ||
       type != napi_uint8_array || napi_get_value_uint32(env, argv[3], &max_out) != napi_ok ||
       napi_get_value_uint32(env, argv[4], &max_err) != napi_ok) {
@@ -520,10 +545,10 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
     return NULL;
   }
   char *path = get_string(env, argv[0]);
-  char **envp = calloc((size_t)envc + 1, sizeof *envp);
+  char **envp = env_is_block ? env_from_block(env_bytes, env_len) : calloc((size_t)envc + 1, sizeof *envp);
   call_t *c = calloc(1, sizeof *c);
   int bad = path == NULL || envp == NULL || c == NULL;
-  for (uint32_t i = 0; !bad && i < envc; i++) {
+  for (uint32_t i = 0; !bad && !env_is_block && i < envc; i++) {
     napi_value e;
     bad = napi_get_element(env, argv[1], i, &e) != napi_ok || (envp[i] = get_string(env, e)) == NULL;
   }
@@ -539,7 +564,8 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
     result = e ? -e : c->pid;
   }
   free(path);
-  free_strings(envp);
+  if (env_is_block) free(envp); /* its strings are the block's */
+  else free_strings(envp);
   if (result < 0) {
     if (c != NULL) free(c->in_data.p);
     free(c);
@@ -644,7 +670,8 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
       napi_create_function(env, "spawn", 5, js_spawn, st, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "spawn", fn) != napi_ok ||
       napi_create_function(env, "renameExchange", 14, js_rename_exchange, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "renameExchange", fn) != napi_ok) {
+      napi_set_named_property(env, exports, "renameExchange", fn) != napi_ok ||
+      napi_get_boolean(env, true, &fn) != napi_ok || napi_set_named_property(env, exports, "envBlock", fn) != napi_ok) {
     napi_throw_error(env, NULL, "cni_spawn.node: cannot initialise");
     return NULL;
   }

@@ -21,15 +21,20 @@ export type AddonCallback = (kind: number, status: number, stdout?: Buffer, stde
 
 /** What the addon exports. */
 export interface NativeBinding {
-  /** The plugin's pid, or -errno when it could not be started. */
+  /**
+   * The plugin's pid, or -errno when it could not be started. `env`: `K=V` strings, or where
+   * {@link envBlock} is true, one block of them, each ending in NUL.
+   */
   spawn(
     path: string,
-    env: string[],
+    env: string[] | Uint8Array,
     stdin: Uint8Array,
     maxStdout: number,
     maxStderr: number,
     callback: AddonCallback,
   ): number;
+  /** `spawn` takes the environment as one block. Absent from addons built before it. */
+  envBlock?: boolean | undefined;
   /** Swap two names (renameat2 RENAME_EXCHANGE): 0 or -errno. Absent from addons built before it. */
   renameExchange?: ((from: string, to: string) => number) | undefined;
 }

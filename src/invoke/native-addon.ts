@@ -18,21 +18,31 @@ const EV_OVERFLOW = 1;
 /** The u32 arguments cannot carry more; a larger limit is as good as none. */
 const MAX_U32 = 2 ** 32 - 1;
 
-/** `K=V` strings of a frozen environment (CNIConfig hands the same one to every plugin of an operation). */
-const envStringsOf = new WeakMap<Readonly<Record<string, string>>, string[] | undefined>();
+/**
+ * The environment as execve takes it, built once per frozen environment (CNIConfig hands the same
+ * one to every plugin of an operation): one block of `K=V` strings, each ending in NUL, for an
+ * addon that takes it (the addon points into it: no Node-API call or malloc per variable on each
+ * call), else the strings. Undefined when a name or value holds a NUL.
+ */
+type EnvForm = Uint8Array | string[];
+const envFormOf = new WeakMap<Readonly<Record<string, string>>, EnvForm | undefined>();
 
-/** The environment as execve takes it, or undefined when a name or value holds a NUL. */
-function envStrings(env: Readonly<Record<string, string>>): string[] | undefined {
+function envForm(env: Readonly<Record<string, string>>, block: boolean): EnvForm | undefined {
   const frozen = Object.isFrozen(env);
-  if (frozen && envStringsOf.has(env)) return envStringsOf.get(env);
+  if (frozen && envFormOf.has(env)) return envFormOf.get(env);
   const out: string[] = [];
+  let form: EnvForm | undefined = out;
   for (const k of Object.keys(env)) {
     const kv = `${k}=${env[k] as string}`;
-    if (kv.includes('\0')) return undefined;
+    if (kv.includes('\0')) {
+      form = undefined;
+      break;
+    }
     out.push(kv);
   }
-  if (frozen) envStringsOf.set(env, out);
-  return out;
+  if (form !== undefined && block) form = Buffer.from(out.length === 0 ? '' : `${out.join('\0')}\0`);
+  if (frozen) envFormOf.set(env, form);
+  return form;
 }
 
 /** Plugin calls through the addon, many in flight at once. */
@@ -69,7 +79,7 @@ export class NativeAddon implements NativeBackend {
 
   /** Start the plugin: its pid, or -errno. */
   #start(id: number, req: Omit<RunRequest, 'id'>): number {
-    const env = envStrings(req.env);
+    const env = envForm(req.env, this.#binding.envBlock === true);
     // C strings end at NUL: a path or variable with one would reach execve cut short. env.ts and
     // find.ts refuse them earlier; this holds for any caller of Exec.
     if (env === undefined || req.pluginPath.includes('\0')) return -constants.errno.EINVAL;
