@@ -503,11 +503,10 @@ static void free_strings(char **v) {
  * The environment as one block of NUL-terminated `K=V` strings (a Uint8Array whose last byte is
  * NUL, or empty): the pointers go into the block itself, which JavaScript keeps alive and unmoved
  * for this synchronous call, and NativeAddon builds once per operation. An array of strings costs
- * three Node-API calls and a malloc per variable, on every plugin call. NULL when memory ran out
- * or the block does not end with NUL.
+ * three Node-API calls and a malloc per variable, on every plugin call. The caller has checked that
+ * the block ends with NUL. NULL when memory ran out.
  */
 static char **env_from_block(char *p, size_t n) {
-  if (n > 0 && p[n - 1] != '\0') return NULL;
   size_t count = 0;
   for (size_t i = 0; i < n; i++) count += p[i] == '\0';
   char **v = calloc(count + 1, sizeof *v);
@@ -542,6 +541,10 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
       type != napi_uint8_array || napi_get_value_uint32(env, argv[3], &max_out) != napi_ok ||
       napi_get_value_uint32(env, argv[4], &max_err) != napi_ok) {
     napi_throw_error(env, NULL, "spawn: bad arguments");
+    return NULL;
+  }
+  if (env_is_block && env_len > 0 && ((char *)env_bytes)[env_len - 1] != '\0') {
+    napi_throw_error(env, NULL, "spawn: the environment block must end with NUL");
     return NULL;
   }
   char *path = get_string(env, argv[0]);

@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { PluginError } from '../../src/core/errors.ts';
 import { SpawnerError } from '../../src/core/runtime-errors.ts';
 import { CNIConfig } from '../../src/cni/config.ts';
-import { defaultNativeAddonPath } from '../../src/core/native-binding.ts';
+import { defaultNativeAddonPath, loadNativeBinding } from '../../src/core/native-binding.ts';
 import { NativeExec, sharedNativeExec } from '../../src/invoke/native-exec.ts';
 import { isRunning, makePluginDir, type PluginDir } from '../helpers/fixtures.ts';
 
@@ -104,6 +104,22 @@ describe('NativeExec through its addon (the default)', () => {
     assert.equal(r.error, undefined);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'answer:2:0:late\n');
+  });
+
+  test('the environment as one block: exactly its variables, an empty block is an empty environment, a block not ending in NUL is refused', async () => {
+    const binding = loadNativeBinding(defaultNativeAddonPath());
+    assert.equal(binding.envBlock, true);
+    const envOf = (block: Uint8Array): Promise<string> =>
+      new Promise((resolve) => {
+        binding.spawn('/usr/bin/env', block, Buffer.alloc(0), 4096, 4096, (kind, _status, out) => {
+          if (kind === 2) resolve(out?.toString() ?? '');
+        });
+      });
+    assert.equal(await envOf(Buffer.from('A=1\0B=two words\0C=\0')), 'A=1\nB=two words\nC=\n');
+    assert.equal(await envOf(Buffer.alloc(0)), '');
+    assert.throws(() => binding.spawn('/usr/bin/env', Buffer.from('A=1'), Buffer.alloc(0), 1, 1, () => {}), {
+      message: 'spawn: the environment block must end with NUL',
+    });
   });
 
   test('an addon that cannot be loaded: the helper process is used', async () => {
