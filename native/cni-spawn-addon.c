@@ -90,6 +90,7 @@ struct env_state {
   int epfd;          /* the epoll set, or -1 before the first call */
   uv_poll_t *h_ep;   /* the loop's poll handle on it: referenced while calls run */
   int ep_closing;    /* h_ep closed, its close callback still to run */
+  spawn_cache spawns; /* see spawn-child.h */
   napi_async_cleanup_hook_handle hook;
   int tearing_down, instance_gone;
 };
@@ -137,7 +138,9 @@ static void maybe_free_state(env_state *st) {
     st->hook = NULL;
     napi_remove_async_cleanup_hook(h);
   }
-  if (st->instance_gone) free(st);
+  if (!st->instance_gone) return;
+  spawn_cache_free(&st->spawns);
+  free(st);
 }
 
 static void link_call(env_state *st, call_t *c) {
@@ -436,7 +439,7 @@ static int ensure_epoll(env_state *st) {
 
 static int start_child(call_t *c, const char *path, char **envp) {
   int fds[3];
-  int e = spawn_child(path, NULL, envp, &c->pid, fds);
+  int e = spawn_child(&c->st->spawns, path, NULL, envp, &c->pid, fds);
   if (e == 0) c->in = fds[0], c->out = fds[1], c->err = fds[2];
   return e;
 }

@@ -149,9 +149,11 @@ static char *dup_str(const char *s, uint32_t n) {
   return out;
 }
 
+static spawn_cache spawns; /* see spawn-child.h */
+
 static int spawn_plugin(call_t *c, const char *path, const char *dir, char **envp) {
   int fds[3];
-  int e = spawn_child(path, dir, envp, &c->pid, fds);
+  int e = spawn_child(&spawns, path, dir, envp, &c->pid, fds);
   if (e) return e;
   c->in = fds[0];
   c->out = fds[1];

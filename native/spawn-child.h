@@ -22,46 +22,57 @@
 #include <unistd.h>
 
 /*
- * The file actions for one set of pipe ends and working directory. glibc checks every descriptor a
- * file action names against getrlimit(RLIMIT_NOFILE) when the action is added: seven system calls
- * per plugin call. The kernel hands out the lowest free descriptors, so calls one after another get
- * the same pipe ends: the last set is kept (per thread: each Node worker has its own event loop)
- * and used again while they and the directory match. 0 and *out_fa set, or the errno.
+ * The file actions of the last spawn, kept for the next. glibc checks every descriptor a file
+ * action names against getrlimit(RLIMIT_NOFILE) when the action is added: seven system calls per
+ * plugin call. The kernel hands out the lowest free descriptors, so calls one after another get the
+ * same pipe ends, and the actions are used again while they and the directory match. One per
+ * caller that spawns from one thread (the addon: one per Node environment, as each worker has its
+ * own loop; the helper: one). Zeroed is empty; spawn_cache_free() releases it.
  */
-static int file_actions(int in, int out, int err, const char *dir, posix_spawn_file_actions_t **out_fa) {
-  static __thread posix_spawn_file_actions_t fa;
-  static __thread int key[3] = {-1, -1, -1};
-  static __thread char *key_dir = NULL; /* "" for the caller's */
-  static __thread int have = 0;
+typedef struct {
+  posix_spawn_file_actions_t fa;
+  int key[3];
+  char *dir; /* "" for the caller's working directory */
+  int have;
+} spawn_cache;
+
+static void spawn_cache_free(spawn_cache *k) {
+  if (k->have) posix_spawn_file_actions_destroy(&k->fa);
+  k->have = 0;
+  free(k->dir);
+  k->dir = NULL;
+}
+
+/* The file actions for these pipe ends and directory, from `k` or made into it: 0, or the errno. */
+static int file_actions(spawn_cache *k, int in, int out, int err, const char *dir) {
   if (dir == NULL) dir = "";
-  *out_fa = &fa;
-  if (have && key[0] == in && key[1] == out && key[2] == err && strcmp(key_dir, dir) == 0) return 0;
-  if (have) posix_spawn_file_actions_destroy(&fa);
-  have = 0;
-  free(key_dir);
-  key_dir = strdup(dir);
-  if (key_dir == NULL) return ENOMEM;
-  int e = posix_spawn_file_actions_init(&fa);
+  if (k->have && k->key[0] == in && k->key[1] == out && k->key[2] == err && strcmp(k->dir, dir) == 0)
+    return 0;
+  spawn_cache_free(k);
+  k->dir = strdup(dir);
+  if (k->dir == NULL) return ENOMEM;
+  int e = posix_spawn_file_actions_init(&k->fa);
   if (e != 0) return e;
-  e = posix_spawn_file_actions_adddup2(&fa, in, 0);
-  if (e == 0) e = posix_spawn_file_actions_adddup2(&fa, out, 1);
-  if (e == 0) e = posix_spawn_file_actions_adddup2(&fa, err, 2);
+  e = posix_spawn_file_actions_adddup2(&k->fa, in, 0);
+  if (e == 0) e = posix_spawn_file_actions_adddup2(&k->fa, out, 1);
+  if (e == 0) e = posix_spawn_file_actions_adddup2(&k->fa, err, 2);
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
   /* Our own descriptors are close-on-exec, but an embedder or another addon's may not be. */
-  if (e == 0) e = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  if (e == 0) e = posix_spawn_file_actions_addclosefrom_np(&k->fa, 3);
 #endif
-  if (e == 0 && dir[0]) e = posix_spawn_file_actions_addchdir_np(&fa, dir);
+  if (e == 0 && dir[0]) e = posix_spawn_file_actions_addchdir_np(&k->fa, dir);
   if (e != 0) {
-    posix_spawn_file_actions_destroy(&fa);
+    posix_spawn_file_actions_destroy(&k->fa);
     return e;
   }
-  have = 1;
-  key[0] = in, key[1] = out, key[2] = err;
+  k->have = 1;
+  k->key[0] = in, k->key[1] = out, k->key[2] = err;
   return 0;
 }
 
-/* `dir`: the plugin's working directory, or NULL for the caller's. */
-static int spawn_child(const char *path, const char *dir, char **envp, pid_t *pid, int fds[3]) {
+/* `dir`: the plugin's working directory, or NULL for the caller's; `cache`: see spawn_cache. */
+static int spawn_child(spawn_cache *cache, const char *path, const char *dir, char **envp, pid_t *pid,
+                       int fds[3]) {
   int pin[2], pout[2], perr[2];
   if (pipe2(pin, O_CLOEXEC)) return errno;
   if (pipe2(pout, O_CLOEXEC)) {
@@ -74,8 +85,7 @@ static int spawn_child(const char *path, const char *dir, char **envp, pid_t *pi
     close(pin[0]), close(pin[1]), close(pout[0]), close(pout[1]);
     return e;
   }
-  posix_spawn_file_actions_t *fa;
-  int e = file_actions(pin[0], pout[1], perr[1], dir, &fa);
+  int e = file_actions(cache, pin[0], pout[1], perr[1], dir);
   if (e) {
     close(pin[0]), close(pin[1]), close(pout[0]), close(pout[1]), close(perr[0]), close(perr[1]);
     return e;
@@ -89,7 +99,7 @@ static int spawn_child(const char *path, const char *dir, char **envp, pid_t *pi
   posix_spawnattr_setsigdefault(&at, &all); /* Node ignores SIGPIPE; a plugin must not inherit that */
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   char *argv[] = {(char *)path, NULL};
-  e = posix_spawn(pid, path, fa, &at, argv, envp);
+  e = posix_spawn(pid, path, &cache->fa, &at, argv, envp);
   posix_spawnattr_destroy(&at);
   close(pin[0]), close(pout[1]), close(perr[1]);
   if (e) {

@@ -25,11 +25,16 @@ const MAX_U32 = 2 ** 32 - 1;
  * call), else the strings. Undefined when a name or value holds a NUL.
  */
 type EnvForm = Uint8Array | string[];
-const envFormOf = new WeakMap<Readonly<Record<string, string>>, EnvForm | undefined>();
+/** One memo per form: two addons of different builds may share an environment. */
+const envFormOf = {
+  block: new WeakMap<Readonly<Record<string, string>>, EnvForm | undefined>(),
+  strings: new WeakMap<Readonly<Record<string, string>>, EnvForm | undefined>(),
+};
 
 function envForm(env: Readonly<Record<string, string>>, block: boolean): EnvForm | undefined {
   const frozen = Object.isFrozen(env);
-  if (frozen && envFormOf.has(env)) return envFormOf.get(env);
+  const memo = block ? envFormOf.block : envFormOf.strings;
+  if (frozen && memo.has(env)) return memo.get(env);
   const out: string[] = [];
   let form: EnvForm | undefined = out;
   for (const k of Object.keys(env)) {
@@ -41,7 +46,7 @@ function envForm(env: Readonly<Record<string, string>>, block: boolean): EnvForm
     out.push(kv);
   }
   if (form !== undefined && block) form = Buffer.from(out.length === 0 ? '' : `${out.join('\0')}\0`);
-  if (frozen) envFormOf.set(env, form);
+  if (frozen) memo.set(env, form);
   return form;
 }
 
