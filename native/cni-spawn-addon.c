@@ -8,9 +8,10 @@
  * process or thread in between. The pidfds and pipes are watched in one epoll set of the addon's,
  * which is a single libuv poll handle (see ensure_epoll()).
  *
- * spawn(path, env, stdin, maxStdout, maxStderr, callback), `env` an array of `K=V` strings or (where
- * the module's `envBlock` is true) one Uint8Array of them, each ending in NUL (env_from_block()),
- * returns the plugin's pid, or -errno when it could not be started (posix_spawn reports the exec's own error: ENOENT, EACCES, ETXTBSY, ...;
+ * spawn(path, env, stdin, maxStdout, maxStderr, callback), `env` one Uint8Array of `K=V` strings,
+ * each ending in NUL (env_from_block(); the module's `envBlock` says so to JavaScript, as addons
+ * built before it took an array of strings), returns the plugin's pid, or -errno when it could not
+ * be started (posix_spawn reports the exec's own error: ENOENT, EACCES, ETXTBSY, ...;
  * EMFILE and the like when a pipe or the epoll set could not be made).
  * The plugin is started as spawn-child.h says, in Node's working directory. Later, on the loop:
  *   callback(1)                          stdout went over maxStdout (reading stopped; the caller
@@ -497,11 +498,6 @@ static napi_value int_value(napi_env env, int32_t n) {
   return v;
 }
 
-static void free_strings(char **v) {
-  for (char **p = v; p != NULL && *p != NULL; p++) free(*p);
-  free(v);
-}
-
 /*
  * The environment as one block of NUL-terminated `K=V` strings (a Uint8Array whose last byte is
  * NUL, or empty): the pointers go into the block itself, which JavaScript keeps alive and unmoved
@@ -529,35 +525,28 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "spawn(path, env, stdin, maxStdout, maxStderr, callback)");
     return NULL;
   }
-  uint32_t envc = 0, max_out, max_err;
+  uint32_t max_out, max_err;
   napi_typedarray_type type, env_type;
-  size_t in_len, env_len = 0;
-  void *in_bytes, *env_bytes = NULL;
+  size_t in_len, env_len;
+  void *in_bytes, *env_bytes;
   napi_value ab;
   size_t ab_off;
-  bool env_is_block = false;
-  if (napi_is_typedarray(env, argv[1], &env_is_block) != napi_ok ||
-      (env_is_block ? napi_get_typedarray_info(env, argv[1], &env_type, &env_len, &env_bytes, &ab, &ab_off) != napi_ok ||
-                          env_type != napi_uint8_array
-                    : napi_get_array_length(env, argv[1], &envc) != napi_ok) ||
+  if (napi_get_typedarray_info(env, argv[1], &env_type, &env_len, &env_bytes, &ab, &ab_off) != napi_ok ||
+      env_type != napi_uint8_array ||
       napi_get_typedarray_info(env, argv[2], &type, &in_len, &in_bytes, &ab, &ab_off) != napi_ok ||
       type != napi_uint8_array || napi_get_value_uint32(env, argv[3], &max_out) != napi_ok ||
       napi_get_value_uint32(env, argv[4], &max_err) != napi_ok) {
     napi_throw_error(env, NULL, "spawn: bad arguments");
     return NULL;
   }
-  if (env_is_block && env_len > 0 && ((char *)env_bytes)[env_len - 1] != '\0') {
+  if (env_len > 0 && ((char *)env_bytes)[env_len - 1] != '\0') {
     napi_throw_error(env, NULL, "spawn: the environment block must end with NUL");
     return NULL;
   }
   char *path = get_string(env, argv[0]);
-  char **envp = env_is_block ? env_from_block(env_bytes, env_len) : calloc((size_t)envc + 1, sizeof *envp);
+  char **envp = env_from_block(env_bytes, env_len);
   call_t *c = calloc(1, sizeof *c);
   int bad = path == NULL || envp == NULL || c == NULL;
-  for (uint32_t i = 0; !bad && !env_is_block && i < envc; i++) {
-    napi_value e;
-    bad = napi_get_element(env, argv[1], i, &e) != napi_ok || (envp[i] = get_string(env, e)) == NULL;
-  }
   if (!bad && in_len > 0) bad = put(&c->in_data, in_bytes, in_len) != 0;
   int result = -ENOMEM;
   if (!bad) result = ensure_epoll(st);
@@ -570,8 +559,7 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
     result = e ? -e : c->pid;
   }
   free(path);
-  if (env_is_block) free(envp); /* its strings are the block's */
-  else free_strings(envp);
+  free(envp); /* its strings are the block's */
   if (result < 0) {
     if (c != NULL) free(c->in_data.p);
     free(c);

@@ -73,7 +73,7 @@ describe('NativeExec through its addon (the default)', () => {
     // holds, or Node aborts when the worker's loop is closed.
     const code = `
       const addon = require(${JSON.stringify(defaultNativeAddonPath())});
-      const pid = addon.spawn(${JSON.stringify(slow)}, [], Buffer.alloc(0), 1024, 1024, () => {});
+      const pid = addon.spawn(${JSON.stringify(slow)}, Buffer.alloc(0), Buffer.alloc(0), 1024, 1024, () => {});
       require('node:worker_threads').parentPort.postMessage(pid);`;
     for (const end of ['terminate', 'exit'] as const) {
       const w = new Worker(end === 'exit' ? `${code}; setTimeout(() => process.exit(0), 20)` : code, {
@@ -96,7 +96,7 @@ describe('NativeExec through its addon (the default)', () => {
     // call has fired after 100 ms); once answered, the process must end on its own.
     const code = `
       const addon = require(${JSON.stringify(defaultNativeAddonPath())});
-      const env = ['PATH=/usr/bin:/bin'];
+      const env = Buffer.from('PATH=/usr/bin:/bin\\0');
       addon.spawn('/bin/sh', env, Buffer.from('sleep 0.4; echo late'), 1024, 1024, (kind, status, out) => {
         process.stdout.write('answer:' + kind + ':' + status + ':' + out);
       });`;
