@@ -59,14 +59,14 @@ static void call(const char *plugin, char **envp, const char *config) {
   close(in[1]);
   struct pollfd fds[2] = {{.fd = out[0], .events = POLLIN}, {.fd = err[0], .events = POLLIN}};
   char buf[65536];
-  for (int open = 2; open > 0;) {
+  for (int left = 2; left > 0;) {
     if (poll(fds, 2, -1) < 0 && errno != EINTR) break;
     for (int i = 0; i < 2; i++) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       if (read(fds[i].fd, buf, sizeof buf) <= 0) {
         close(fds[i].fd);
         fds[i].fd = -1;
-        open--;
+        left--;
       }
     }
   }

@@ -48,13 +48,7 @@ function findPlugin(type: string, paths: readonly string[], context?: ErrorConte
       if (seen === undefined || !sameFile(seen, st)) {
         assertDirectlyExecutable(candidate, type, context);
         if (verified.size >= MAX_VERIFIED) verified.clear();
-        verified.set(candidate, {
-          dev: st.dev,
-          ino: st.ino,
-          size: st.size,
-          mtimeMs: st.mtimeMs,
-          ctimeMs: st.ctimeMs,
-        });
+        verified.set(candidate, st); // a fresh Stats per lookup: nothing changes it later
       }
       return candidate;
     }

@@ -19,46 +19,40 @@ const EV_OVERFLOW = 1;
 const MAX_U32 = 2 ** 32 - 1;
 
 /**
- * The environment as execve takes it, built once per frozen environment (CNIConfig hands the same
- * one to every plugin of an operation): one block of `K=V` strings, each ending in NUL, for an
- * addon that takes it (the addon points into it: no Node-API call or malloc per variable on each
- * call), else the strings. Undefined when a name or value holds a NUL.
+ * The environment as execve takes it: one block of `K=V` strings, each ending in NUL, for an addon
+ * that takes it (the addon points into it: no Node-API call or malloc per variable on each call),
+ * else the strings. Undefined when a name or value holds a NUL.
  */
 type EnvForm = Uint8Array | string[];
-/** One memo per form: two addons of different builds may share an environment. */
-const envFormOf = {
-  block: new WeakMap<Readonly<Record<string, string>>, EnvForm | undefined>(),
-  strings: new WeakMap<Readonly<Record<string, string>>, EnvForm | undefined>(),
-};
 
 function envForm(env: Readonly<Record<string, string>>, block: boolean): EnvForm | undefined {
-  const frozen = Object.isFrozen(env);
-  const memo = block ? envFormOf.block : envFormOf.strings;
-  if (frozen && memo.has(env)) return memo.get(env);
   const out: string[] = [];
-  let form: EnvForm | undefined = out;
   for (const k of Object.keys(env)) {
     const kv = `${k}=${env[k] as string}`;
-    if (kv.includes('\0')) {
-      form = undefined;
-      break;
-    }
+    if (kv.includes('\0')) return undefined;
     out.push(kv);
   }
-  if (form !== undefined && block) form = Buffer.from(out.length === 0 ? '' : `${out.join('\0')}\0`);
-  if (frozen) memo.set(env, form);
-  return form;
+  if (!block) return out;
+  return Buffer.from(out.length === 0 ? '' : `${out.join('\0')}\0`);
 }
 
 /** Plugin calls through the addon, many in flight at once. */
 export class NativeAddon implements NativeBackend {
   readonly #binding: NativeBinding;
+  /** The addon takes the environment as one block (addons built before it take strings). */
+  readonly #envBlock: boolean;
+  /**
+   * Each frozen environment's form, built once: CNIConfig hands the same one to every plugin of an
+   * operation.
+   */
+  readonly #envForms = new WeakMap<Readonly<Record<string, string>>, EnvForm | undefined>();
   readonly #calls = new Map<number, NativeCallSink>();
   #nextId = 1;
 
   /** Load it from `file`; throws when it cannot be loaded. */
   constructor(file: string) {
     this.#binding = loadNativeBinding(file);
+    this.#envBlock = this.#binding.envBlock === true;
   }
 
   send(req: Omit<RunRequest, 'id'>, sink: NativeCallSink): number {
@@ -82,9 +76,17 @@ export class NativeAddon implements NativeBackend {
     sink?.onHelperGone(new SpawnerError(`the native addon ${why}`, info), true);
   }
 
+  #envOf(env: Readonly<Record<string, string>>): EnvForm | undefined {
+    if (!Object.isFrozen(env)) return envForm(env, this.#envBlock);
+    if (this.#envForms.has(env)) return this.#envForms.get(env);
+    const form = envForm(env, this.#envBlock);
+    this.#envForms.set(env, form);
+    return form;
+  }
+
   /** Start the plugin: its pid, or -errno. */
   #start(id: number, req: Omit<RunRequest, 'id'>): number {
-    const env = envForm(req.env, this.#binding.envBlock === true);
+    const env = this.#envOf(req.env);
     // C strings end at NUL: a path or variable with one would reach execve cut short. env.ts and
     // find.ts refuse them earlier; this holds for any caller of Exec.
     if (env === undefined || req.pluginPath.includes('\0')) return -constants.errno.EINVAL;
